@@ -1,0 +1,154 @@
+"""create_app(settings): every resource is one cleanup context, created in order, closed in reverse."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import db, embedded, health, migrate, openapi, rest
+from .auth import routes as auth_routes
+from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, Core
+from .metrics import Metrics
+from .ratelimit import RateLimiter
+from .realtime import connections
+from .realtime import events as room_events
+from .realtime import routes as room_routes
+from .realtime.hub import Realtime
+from .redis_keys import RedisKeys
+from .settings import Settings
+from .sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+ROUTE_TABLES = [auth_routes.routes, room_routes.routes]
+EVENT_TABLES = [room_events.events]
+SWEEPS: list = []
+SWEEPER = web.AppKey("sweeper", Sweeper)
+
+
+def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Application:
+    """Build the whole server. Nothing is started until the app runs its cleanup contexts."""
+    app = web.Application(
+        client_max_size=settings.rest_max_body_bytes,
+        middlewares=[rest.security_headers_middleware, rest.error_middleware],
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    realtime = Realtime(settings, "", app[METRICS])
+    realtime.attach(app)
+
+    app.cleanup_ctx.append(_embedded_services)
+    app.cleanup_ctx.append(_database(sql_dir or migrate.SQL_DIR))
+    app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_realtime(realtime))
+    app.cleanup_ctx.append(_sweeper)
+
+    for table in ROUTE_TABLES:
+        table.mount(app)
+    health.mount(app)
+    openapi.mount(app, ROUTE_TABLES)
+    for table in EVENT_TABLES:
+        table.mount(realtime.sio, lambda: app[CORE])
+    connections.mount(realtime.sio, lambda: app[CORE])
+    return app
+
+
+async def _embedded_services(app: web.Application) -> AsyncIterator[None]:
+    """Start PostgreSQL and/or Redis under the data directory when their URL is not given."""
+    settings = app[SETTINGS]
+    pg = rd = lock = None
+    try:
+        if settings.embedded:
+            lock = embedded.DataDirLock(settings.data_dir)
+            lock.acquire()
+        if settings.database_url:
+            app[DATABASE_URL] = settings.database_url
+        else:
+            pg = embedded.EmbeddedPostgres(settings.data_dir)
+            app[DATABASE_URL] = await pg.start()
+        if settings.redis_url:
+            app[REDIS_URL] = settings.redis_url
+        else:
+            rd = embedded.EmbeddedRedis(settings.data_dir)
+            app[REDIS_URL] = await rd.start()
+        if settings.secret_key:
+            app[SECRET] = settings.secret_key
+        elif settings.embedded:
+            app[SECRET] = embedded.secret_key(settings.data_dir)
+        else:
+            raise embedded.EmbeddedError("SECRET_KEY must be set when DATABASE_URL and REDIS_URL are given")
+        yield
+    finally:
+        if rd is not None:
+            rd.stop()
+        if pg is not None:
+            pg.stop()
+        if lock is not None:
+            lock.release()
+
+
+def _database(sql_dir: Path):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        if settings.migrate_on_start:
+            applied = await migrate.migrate_url(app[DATABASE_URL], sql_dir)
+            if applied:
+                log.info("migrations applied: %s", applied)
+        pool = await db.create_pool(app[DATABASE_URL], settings.db_pool_min, settings.db_pool_max)
+        app[DB] = pool
+        app[METRICS].watch_pool(pool.get_size, pool.get_idle_size, settings.db_pool_max)
+        log.info("database pool open")
+        yield
+        await pool.close()
+        log.info("database pool closed")
+
+    return ctx
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    client = aioredis.Redis.from_url(
+        app[REDIS_URL], socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+    )
+    app[REDIS] = client
+    yield
+    await client.aclose()
+
+
+def _realtime(realtime: Realtime):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        realtime.manager.redis_url = app[REDIS_URL]
+        # Start the pub/sub listener now, not at the first connection, so this process hears
+        # other processes (and /readyz can prove it) before any client arrives.
+        realtime.sio.manager_initialized = True
+        realtime.manager.initialize()
+        realtime.start_watchdog()
+        keys = RedisKeys(settings.redis_prefix)
+        app[CORE] = Core(
+            settings=settings,
+            db=app[DB],
+            redis=app[REDIS],
+            keys=keys,
+            limiter=RateLimiter(app[REDIS], keys),
+            metrics=app[METRICS],
+            realtime=realtime,
+            secret_key=app[SECRET],
+        )
+        log.info("realtime ready (channel %s)", settings.socketio_channel)
+        yield
+        await realtime.close()
+
+    return ctx
+
+
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    sweeper = Sweeper(app[CORE], list(SWEEPS), settings.sweep_interval)
+    app[SWEEPER] = sweeper
+    sweeper.start()
+    yield
+    await sweeper.stop()

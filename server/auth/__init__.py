@@ -1,0 +1,1 @@
+"""Users, agents and their API keys, signed sessions, permissions."""

@@ -1,0 +1,36 @@
+"""Who is acting: resolved once per request or connection, then passed to services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: Literal["user", "agent", "anonymous"]
+    id: UUID | None = None
+    name: str | None = None
+    session_id: UUID | None = None
+    api_key_id: UUID | None = None
+    owner_id: UUID | None = None  # an agent's owning user
+    is_admin: bool = False
+    via_cookie: bool = False
+    ip: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == "agent"
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    @property
+    def label(self) -> str:
+        """For logs: ``agent:<name>``, ``user:<name>`` or ``anonymous``."""
+        return f"{self.kind}:{self.name}" if self.id else self.kind
+
+
+ANONYMOUS = Actor("anonymous")

@@ -1,0 +1,154 @@
+"""REST for accounts, agents, keys and sessions: validate, call the service, answer JSON."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import Field
+
+from ..errors import AppError
+from ..rest import Call, RouteTable
+from ..wire import dump
+from . import service, sessions
+from .models import (
+    AgentCreate,
+    AgentCreated,
+    AgentSession,
+    AgentUpdate,
+    AgentView,
+    ApiKeyView,
+    KeyIssued,
+    MeView,
+    Page,
+    SessionView,
+    TokenExchange,
+    UserLogin,
+    UserRegister,
+    UserSession,
+)
+
+routes = RouteTable("auth")
+
+
+def _uuid(call: Call, name: str) -> UUID:
+    try:
+        return UUID(call.path[name])
+    except ValueError:
+        raise AppError("validation.failed", f"{name} must be a UUID", 422) from None
+
+
+class AgentListQuery(Page):
+    mine: bool = Field(False, description="only the calling user's own agents")
+
+
+def _with_cookies(call: Call, result: UserSession, status: int) -> web.Response:
+    response = web.json_response(dump(result), status=status)
+    sessions.set_cookies(response, call.core, result.session)
+    return response
+
+
+@routes.post("/api/users", body=UserRegister, response=UserSession, status=201, auth="none",
+             errors=["user.email_taken", "user.username_taken", "rate_limited"])
+async def register_user(call: Call, body: UserRegister) -> web.Response:
+    """Register a user; answers the user and a session (also set as a cookie)."""
+    result = await service.register_user(call.core, call.actor, body, call.request.headers.get("User-Agent"))
+    return _with_cookies(call, result, 201)
+
+
+@routes.post("/api/auth/login", body=UserLogin, response=UserSession, auth="none",
+             errors=["auth.invalid_credentials", "rate_limited"])
+async def login(call: Call, body: UserLogin) -> web.Response:
+    """Log in with email or username and password; answers a session (also set as a cookie)."""
+    result = await service.login(call.core, call.actor, body, call.request.headers.get("User-Agent"))
+    return _with_cookies(call, result, 200)
+
+
+@routes.post("/api/auth/logout", status=204, auth="required")
+async def logout(call: Call) -> web.Response:
+    """End the current session."""
+    await service.logout(call.core, call.actor)
+    response = web.Response(status=204)
+    sessions.clear_cookies(response)
+    return response
+
+
+@routes.post("/api/auth/token", body=TokenExchange, response=AgentSession, status=201, auth="optional",
+             errors=["auth.invalid_api_key"])
+async def exchange_key(call: Call, body: TokenExchange) -> AgentSession:
+    """Exchange an agent's API key for a signed session token."""
+    return await service.exchange_key(
+        call.core, call.actor, body.api_key, body.device_info, call.request.headers.get("User-Agent")
+    )
+
+
+@routes.get("/api/me", response=MeView, auth="required")
+async def me(call: Call) -> MeView:
+    """Who the credential belongs to."""
+    return await service.me(call.core, call.actor)
+
+
+@routes.get("/api/sessions", response=list[SessionView], auth="required")
+async def list_sessions(call: Call) -> list[SessionView]:
+    """The caller's open sessions."""
+    return await service.list_sessions(call.core, call.actor)
+
+
+@routes.delete("/api/sessions/{session_id}", status=204, auth="required")
+async def revoke_session(call: Call) -> None:
+    """Revoke one of the caller's sessions; it stops working on every process at once."""
+    await service.revoke_session(call.core, call.actor, _uuid(call, "session_id"))
+
+
+@routes.post("/api/agents", body=AgentCreate, response=AgentCreated, status=201, auth="optional",
+             errors=["agent.name_taken", "rate_limited"])
+async def create_agent(call: Call, body: AgentCreate) -> AgentCreated:
+    """Register an agent; with a user's session the user owns it. The API key is shown once."""
+    return await service.create_agent(call.core, call.actor, body)
+
+
+@routes.get("/api/agents", query=AgentListQuery, response=list[AgentView], auth="optional")
+async def list_agents(call: Call) -> list[AgentView]:
+    """Active agents, newest first (``mine=true``: the calling user's own)."""
+    q: AgentListQuery = call.query  # type: ignore[assignment]
+    return await service.list_agents(call.core, call.actor, q, q.mine)
+
+
+@routes.get("/api/agents/{agent_id}", response=AgentView, auth="optional", errors=["agent.not_found"])
+async def get_agent(call: Call) -> AgentView:
+    """One agent."""
+    return await service.get_agent(call.core, _uuid(call, "agent_id"))
+
+
+@routes.put("/api/agents/{agent_id}", body=AgentUpdate, response=AgentView, auth="required")
+async def update_agent(call: Call, body: AgentUpdate) -> AgentView:
+    """Change an agent's display name or description (the agent, its owner or an admin)."""
+    return await service.update_agent(call.core, call.actor, _uuid(call, "agent_id"), body)
+
+
+@routes.delete("/api/agents/{agent_id}", response=AgentView, auth="required")
+async def deactivate_agent(call: Call) -> AgentView:
+    """Deactivate an agent: its keys and sessions stop working."""
+    return await service.deactivate_agent(call.core, call.actor, _uuid(call, "agent_id"))
+
+
+@routes.get("/api/agents/{agent_id}/keys", response=list[ApiKeyView], auth="required")
+async def list_keys(call: Call) -> list[ApiKeyView]:
+    """An agent's API keys (prefixes and dates only; a key is never shown twice)."""
+    return await service.list_keys(call.core, call.actor, _uuid(call, "agent_id"))
+
+
+
+
+@routes.post("/api/agents/{agent_id}/keys/rotate", response=KeyIssued, status=201, auth="required",
+             rate="rate_rest_write")
+async def rotate_key(call: Call) -> KeyIssued:
+    """Issue a new key and revoke all others (and the sessions made from them)."""
+    return await service.rotate_key(call.core, call.actor, _uuid(call, "agent_id"))
+
+
+@routes.delete("/api/agents/{agent_id}/keys/{key_id}", response=ApiKeyView, auth="required",
+               errors=["agent.key_not_found"])
+async def revoke_key(call: Call) -> ApiKeyView:
+    """Revoke one key (and the sessions made from it)."""
+    return await service.revoke_key(call.core, call.actor, _uuid(call, "agent_id"), _uuid(call, "key_id"))

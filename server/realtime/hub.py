@@ -1,0 +1,117 @@
+"""The Socket.IO server of one process, and how the rest of the code talks to clients."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import socketio
+from aiohttp import web
+
+from ..metrics import Metrics
+from ..settings import Settings
+from .manager import ArenaRedisManager
+from .models import RoomEvent
+
+log = logging.getLogger(__name__)
+
+AGENT_NS = "/agent"
+SPECTATE_NS = "/spectate"
+NAMESPACES = (AGENT_NS, SPECTATE_NS)
+
+
+def agent_room(agent_id: object) -> str:
+    """The private room every connection of one agent is in."""
+    return f"agent:{agent_id}"
+
+
+class Realtime:
+    """Owns the Socket.IO server. Domains publish room events through it, after their commit."""
+
+    def __init__(self, settings: Settings, redis_url: str, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.manager = ArenaRedisManager(redis_url, settings.socketio_channel, watch_namespace=SPECTATE_NS)
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=self.manager,
+            cors_allowed_origins=settings.cors_allowed(),
+            # The hard cap at the transport; the 64 KiB rule is checked per event with a clear error.
+            max_http_buffer_size=max(settings.socket_max_message_bytes * 4, 256 * 1024),
+            logger=False,
+            engineio_logger=False,
+        )
+        self.kinds: dict[str, object] = {}
+        # Called as hook(core, actor, sid) when an agent's socket goes (e.g. to start a seat's grace).
+        self.disconnect_hooks: list = []
+        self._watchdog: asyncio.Task | None = None
+
+    def attach(self, app: web.Application) -> None:
+        self.sio.attach(app, socketio_path="socket.io")
+
+    async def publish(self, events: Iterable[RoomEvent]) -> None:
+        """Send committed room events to every watcher and member, on every process.
+
+        Encoded once per event; python-socketio does the per-recipient work.
+        """
+        for event in events:
+            payload = event.model_dump(mode="json")
+            for ns in NAMESPACES:
+                await self.sio.emit(event.type, payload, room=event.room, namespace=ns)
+            self.metrics.events_out.labels(event.room.split(":", 1)[0]).inc()
+
+    async def send_to_agent(self, agent_id: object, event: str, data: dict) -> None:
+        """A private event to every connection of one agent, on whichever process it is."""
+        await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
+
+    async def enter(self, sid: str, namespace: str, room: str) -> None:
+        await self.sio.enter_room(sid, room, namespace=namespace)
+
+    async def leave(self, sid: str, namespace: str, room: str) -> None:
+        await self.sio.leave_room(sid, room, namespace=namespace)
+
+    def waiter(self, room: str) -> asyncio.Event:
+        """Register interest before reading the database, so nothing committed in between is missed."""
+        return self.manager.add_waiter(room)
+
+    def drop_waiter(self, room: str, ev: asyncio.Event) -> None:
+        self.manager.remove_waiter(room, ev)
+
+    async def pubsub_healthy(self, timeout: float = 1.0) -> bool:
+        return await self.manager.probe(timeout)
+
+    def start_watchdog(self, interval: float = 5.0) -> None:
+        self._watchdog = asyncio.create_task(self._watch_listener(interval))
+
+    async def _watch_listener(self, interval: float) -> None:
+        """Restart the pub/sub listener when two probes in a row fail while Redis answers."""
+        failures = 0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self.manager.probe(2.0):
+                    failures = 0
+                    continue
+                failures += 1
+                if failures >= 2:
+                    log.error("Redis pub/sub listener is not delivering; restarting it")
+                    self.manager.restart_listener()
+                    failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pub/sub watchdog failed")
+
+    async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        thread = getattr(self.manager, "thread", None)
+        if thread is not None:
+            thread.cancel()
+        redis = getattr(self.manager, "redis", None)
+        if redis is not None:
+            try:
+                await redis.aclose()
+            except Exception:  # closing a half-dead connection may raise; nothing left to do
+                pass

@@ -1,0 +1,16 @@
+"""Every Redis key name this server uses, built in one place."""
+
+from __future__ import annotations
+
+
+class RedisKeys:
+    """Key names under one prefix, so several arenas (or test runs) can share a Redis."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def session(self, session_id: str) -> str:
+        return f"{self.prefix}:session:{session_id}"
+
+    def rate(self, bucket: str, subject: str, window: int) -> str:
+        return f"{self.prefix}:rl:{bucket}:{subject}:{window}"

@@ -1,0 +1,58 @@
+"""Validation and serialisation of what crosses the wire, shared by REST and Socket.IO."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import AppError, validation_failed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Inbound(BaseModel):
+    """Base of every inbound payload: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Outbound(BaseModel):
+    """Base of every outbound view."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def parse(model: type[M], payload: Any) -> M:
+    """Validate ``payload`` into ``model`` or raise ``validation.failed`` with pydantic's details."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise AppError(
+            "validation.failed",
+            "the payload must be a JSON object",
+            422,
+            details=[{"loc": [], "msg": "expected an object", "type": "model_type"}],
+        )
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise validation_failed(exc) from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a JSON body, or raise ``validation.invalid_json``."""
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AppError("validation.invalid_json", f"the body is not valid JSON: {exc}", 400) from None
+
+
+def dump(value: Any) -> Any:
+    """A JSON-ready value: models become dicts (ISO dates, UUID strings), lists are mapped."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [dump(v) for v in value]
+    return value

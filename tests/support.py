@@ -1,0 +1,138 @@
+"""Helpers for tests: a REST client with the arena's shapes, Socket.IO clients, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import socketio
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        """The error code, if this is an error reply."""
+        if isinstance(self.body, dict) and "error" in self.body:
+            return self.body["error"]["code"]
+        return None
+
+
+class Api:
+    """A small REST client for one server: ``await api.post("/api/agents", {...}, token=...)``."""
+
+    def __init__(self, base_url: str, session: aiohttp.ClientSession) -> None:
+        self.base = base_url.rstrip("/")
+        self.session = session
+
+    async def request(self, method: str, path: str, json: Any = None, *, token: str | None = None,
+                      headers: dict[str, str] | None = None, data: Any = None, params: Any = None) -> Reply:
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        kwargs: dict[str, Any] = {"headers": h, "params": params}
+        if data is not None:
+            kwargs["data"] = data
+        elif json is not None:
+            kwargs["json"] = json
+        async with self.session.request(method, self.base + path, **kwargs) as resp:
+            text = await resp.text()
+            try:
+                import json as _json
+
+                body = _json.loads(text) if text else None
+            except ValueError:
+                body = text
+            return Reply(resp.status, body, dict(resp.headers))
+
+    async def get(self, path: str, **kw: Any) -> Reply:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> Reply:
+        return await self.request("POST", path, json, **kw)
+
+    async def put(self, path: str, json: Any = None, **kw: Any) -> Reply:
+        return await self.request("PUT", path, json, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Reply:
+        return await self.request("DELETE", path, **kw)
+
+    async def new_agent(self, name: str, token: str | None = None) -> tuple[dict, str]:
+        """Register an agent; return (agent, api_key)."""
+        r = await self.post("/api/agents", {"name": name}, token=token)
+        assert r.status == 201, r.body
+        return r.body["agent"], r.body["api_key"]
+
+    async def new_user(self, username: str, password: str = "correct horse battery") -> tuple[dict, str]:
+        """Register a user; return (user, session token)."""
+        r = await self.post("/api/users", {"email": f"{username}@example.com", "username": username,
+                                           "password": password})
+        assert r.status == 201, r.body
+        return r.body["user"], r.body["session"]["token"]
+
+
+class Recorder:
+    """Collects every event a Socket.IO client receives on a namespace."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self._cond = asyncio.Condition()
+
+    async def add(self, event: str, data: Any) -> None:
+        async with self._cond:
+            self.events.append((event, data))
+            self._cond.notify_all()
+
+    def of(self, event: str) -> list[Any]:
+        return [d for e, d in self.events if e == event]
+
+    async def wait_for(self, predicate, timeout: float = 5.0) -> Any:
+        """Wait until predicate(events) is truthy; return its value."""
+        async def _wait():
+            async with self._cond:
+                while True:
+                    value = predicate(self.events)
+                    if value:
+                        return value
+                    await self._cond.wait()
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+    async def wait_event(self, event: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        return await self.wait_for(lambda evs: (found := [d for e, d in evs if e == event])[count - 1:]
+                                   and found, timeout)
+
+
+async def connect(url: str, namespace: str, auth: Any = None, *, reconnection: bool = False
+                  ) -> tuple[socketio.AsyncClient, Recorder]:
+    """A real python-socketio client over a websocket, recording every event."""
+    client = socketio.AsyncClient(reconnection=reconnection)
+    rec = Recorder()
+
+    @client.on("*", namespace=namespace)
+    async def _any(event: str, data: Any = None) -> None:
+        await rec.add(event, data)
+
+    await client.connect(url, namespaces=[namespace], transports=["websocket"], auth=auth, wait_timeout=5)
+    return client, rec
+
+
+async def eventually(check, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Poll an async or sync check until it returns a truthy value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met in {timeout} s")
+        await asyncio.sleep(interval)
