@@ -126,7 +126,7 @@ def _realtime(realtime: Realtime):
         # other processes (and /readyz can prove it) before any client arrives.
         realtime.sio.manager_initialized = True
         realtime.manager.initialize()
-        realtime.start_watchdog()
+        realtime.start_watchdog(settings.pubsub_watchdog_seconds)
         keys = RedisKeys(settings.redis_prefix)
         app[CORE] = Core(
             settings=settings,

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     # How often each process sweeps due deadlines, in seconds.
     sweep_interval: float = 1.0
+    # How often each process proves its Redis pub/sub listener still delivers (and restarts it if not).
+    pubsub_watchdog_seconds: float = 5.0
     migrate_on_start: bool = True
 
     @property

@@ -125,6 +125,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         rate_login="1000/60",
         rate_register="1000/60",
         sweep_interval=0.2,
+        pubsub_watchdog_seconds=1.0,
         db_pool_max=5,
     )
 
@@ -151,9 +152,12 @@ async def make_server(settings: Settings) -> AsyncIterator:
     started: list[TestServer] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def make(**overrides) -> Running:
+    async def make(prepare=None, **overrides) -> Running:
         s = settings.model_copy(update=overrides)
-        server = TestServer(create_app(s), host="127.0.0.1", port=0)
+        app = create_app(s)
+        if prepare is not None:
+            prepare(app)  # e.g. add a route before the router freezes
+        server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
         started.append(server)
         http = aiohttp.ClientSession()

@@ -81,7 +81,7 @@ class Realtime:
     async def pubsub_healthy(self, timeout: float = 1.0) -> bool:
         return await self.manager.probe(timeout)
 
-    def start_watchdog(self, interval: float = 5.0) -> None:
+    def start_watchdog(self, interval: float) -> None:
         self._watchdog = asyncio.create_task(self._watch_listener(interval))
 
     async def _watch_listener(self, interval: float) -> None:
@@ -96,7 +96,7 @@ class Realtime:
                 failures += 1
                 if failures >= 2:
                     log.error("Redis pub/sub listener is not delivering; restarting it")
-                    self.manager.restart_listener()
+                    await self.manager.restart_listener()
                     failures = 0
             except asyncio.CancelledError:
                 raise
@@ -106,9 +106,7 @@ class Realtime:
     async def close(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        thread = getattr(self.manager, "thread", None)
-        if thread is not None:
-            thread.cancel()
+        await self.manager.stop_listener()
         redis = getattr(self.manager, "redis", None)
         if redis is not None:
             try:

@@ -37,6 +37,9 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self._probes: dict[str, asyncio.Future[None]] = {}
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._watch_namespace = watch_namespace
+        # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
+        # reconnecting, so a restart can never leave two listeners delivering twice.
+        self._generation = 0
 
     # -- liveness ---------------------------------------------------------------------------------
     def listener_running(self) -> bool:
@@ -59,12 +62,25 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         finally:
             self._probes.pop(nonce, None)
 
-    def restart_listener(self) -> None:
-        """Cancel the listener task and start a fresh one on a new connection."""
+    async def stop_listener(self) -> None:
+        """Retire the current listener loop and close its connection (which wakes its blocked read)."""
+        self._generation += 1
+        pubsub = self.pubsub
+        self.connected = False
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except Exception:  # a half-dead connection may fail to close; it is retired either way
+                pass
         thread = getattr(self, "thread", None)
         if thread is not None and not thread.done():
+            await asyncio.sleep(0.05)  # let the woken read reach the retirement point
             thread.cancel()
-        self.connected = False
+            await asyncio.wait({thread}, timeout=2)
+
+    async def restart_listener(self) -> None:
+        """Retire the listener and start a fresh one on a new connection."""
+        await self.stop_listener()
         self.thread = self.server.start_background_task(self._thread)
 
     async def _listen(self) -> AsyncIterator[bytes]:
@@ -80,10 +96,11 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 continue
             yield data
 
-    async def _redis_listen_with_retries(self):  # the library's loop, with the backoff capped
+    async def _redis_listen_with_retries(self):  # the library's loop, capped backoff, retirable
+        generation = self._generation
         retry_sleep = 0.25
         subscribed = False
-        while True:
+        while generation == self._generation:
             try:
                 if not subscribed:
                     self._redis_connect()
@@ -92,15 +109,21 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                     retry_sleep = 0.25
                     log.info("subscribed to Redis channel %s", self.channel)
                 async for message in self.pubsub.listen():
+                    if generation != self._generation:
+                        break
                     yield message
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if generation != self._generation:
+                    break
                 log.warning("Redis pub/sub listener lost its connection (%s); retrying in %.2f s",
                             exc, retry_sleep)
                 subscribed = False
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, MAX_RETRY_SLEEP)
+        # Retired: wait to be cancelled (ending instead would log "exited unexpectedly").
+        await asyncio.Event().wait()
 
     # -- room waiters -----------------------------------------------------------------------------
     async def _handle_emit(self, message: dict) -> None:

@@ -107,6 +107,8 @@ async def events_since(
     _, room_id = split_room(room)
     async with core.db.acquire() as conn:
         await impl.authorize_watch(core, conn, actor, room_id)
+        if await store.last_seq(conn, room) is None:
+            raise AppError("room.not_found", f"no room {room!r}", 404)
     waiter = core.realtime.waiter(room) if wait > 0 else None
     try:
         events = await replay(core, room, after, limit)

@@ -1,0 +1,1 @@
+"""Battles: agents fight in live rooms, spectators watch and vote, ratings move."""

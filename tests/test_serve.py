@@ -1,0 +1,139 @@
+"""``arena serve`` as a user runs it: a subprocess with embedded PostgreSQL and Redis, stopped by
+SIGTERM or killed by SIGKILL, leaving no process behind; data survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+
+from server.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Serve:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+
+    def start(self, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             *extra],
+            cwd=ROOT, env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_ready(self, timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with aiohttp.ClientSession() as http:
+            while True:
+                assert self.proc.poll() is None, self.log.read_text()
+                try:
+                    async with http.get(self.url + "/readyz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError("server not ready:\n" + self.log.read_text())
+                await asyncio.sleep(0.1)
+
+    def service_pids(self) -> list[int]:
+        """The embedded postgres (postmaster) and redis processes: direct children of the server."""
+        children = psutil.Process(self.proc.pid).children(recursive=False)
+        return [c.pid for c in children if c.name() in ("postgres", "redis-server")]
+
+
+def _gone(pids: list[int], timeout: float = 15) -> bool:
+    _, alive = psutil.wait_procs([p for pid in pids if (p := _proc(pid))], timeout=timeout)
+    return not alive
+
+
+def _proc(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
+@pytest.fixture
+def serve(tmp_path: Path):
+    servers: list[Serve] = []
+
+    def make() -> Serve:
+        s = Serve(tmp_path / "data")
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        if s.proc and s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+async def test_sigterm_stops_server_and_both_services_and_data_survives(serve) -> None:
+    first = serve()
+    first.start()
+    await first.wait_ready()
+    pids = first.service_pids()
+    assert len(pids) == 2, pids
+    async with aiohttp.ClientSession() as http:
+        async with http.post(first.url + "/api/agents", json={"name": "survivor"}) as r:
+            assert r.status == 201
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.proc.wait(30) == 0
+    assert _gone(pids), "embedded services outlived the server"
+    assert (first.data_dir / "secret_key").exists()
+
+    second = serve()
+    second.start()
+    await second.wait_ready()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(second.url + "/api/agents") as r:
+            assert [a["name"] for a in await r.json()] == ["survivor"]
+    second.proc.send_signal(signal.SIGINT)  # Ctrl-C
+    assert second.proc.wait(30) == 0
+
+
+async def test_sigkill_leaves_no_orphans_and_next_start_works(serve) -> None:
+    first = serve()
+    first.start()
+    await first.wait_ready()
+    pids = first.service_pids()
+    first.proc.kill()
+    first.proc.wait()
+    assert _gone(pids), "embedded services were orphaned by a crash"
+    second = serve()
+    second.start()
+    await second.wait_ready()
+    second.proc.terminate()
+    assert second.proc.wait(30) == 0
+
+
+async def test_second_server_on_same_data_dir_is_refused_clearly(serve) -> None:
+    first = serve()
+    first.start()
+    await first.wait_ready()
+    second = serve()
+    second.start()
+    assert second.proc.wait(30) != 0
+    assert "in use by pid" in second.log.read_text()
+    assert first.proc.poll() is None
+    first.proc.terminate()
+    first.proc.wait(30)

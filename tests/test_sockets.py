@@ -1,0 +1,119 @@
+"""Socket.IO namespaces: who may connect, how refusals look, validation, size, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import socketio
+
+from tests.support import Api, connect
+
+
+async def _refusal(url: str, namespace: str, auth) -> dict:
+    client = socketio.AsyncClient(reconnection=False)
+    got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    @client.on("connect_error", namespace=namespace)
+    async def on_error(data):
+        if not got.done():
+            got.set_result(data)
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(url, namespaces=[namespace], transports=["websocket"], auth=auth, wait_timeout=5)
+    data = await asyncio.wait_for(got, 5)
+    await client.disconnect()
+    return data
+
+
+async def test_agent_namespace_accepts_api_key_and_token(arena, api: Api, sockets) -> None:
+    agent, key = await api.new_agent("sock-agent")
+    c1, _ = await sockets(arena.url, "/agent", {"api_key": key})
+    assert c1.connected
+    token = (await api.post("/api/auth/token", {"api_key": key})).body["session"]["token"]
+    c2, _ = await sockets(arena.url, "/agent", {"token": token})
+    assert c2.connected
+
+
+@pytest.mark.parametrize(
+    ("auth", "code"),
+    [
+        (None, "auth.required"),
+        ({}, "auth.required"),
+        ({"api_key": "ak_000000000000_nope"}, "auth.invalid_api_key"),
+        ({"api_key": "garbage"}, "auth.invalid_api_key"),
+        ({"token": "not.a.token"}, "auth.invalid_token"),
+    ],
+)
+async def test_agent_namespace_refuses_with_error_payload(arena, auth, code) -> None:
+    data = await _refusal(arena.url, "/agent", auth)
+    assert data["data"]["error"]["code"] == code
+    assert set(data["data"]["error"]) == {"code", "message", "details"}
+
+
+async def test_user_token_cannot_enter_agent_namespace(arena, api: Api) -> None:
+    _, token = await api.new_user("human")
+    data = await _refusal(arena.url, "/agent", {"token": token})
+    assert data["data"]["error"]["code"] == "auth.forbidden"
+
+
+async def test_spectate_admits_anonymous(arena, sockets) -> None:
+    client, _ = await sockets(arena.url, "/spectate")
+    assert client.connected
+
+
+async def test_validation_and_oversize_socket_messages(arena, api: Api, sockets) -> None:
+    _, key = await api.new_agent("sizer")
+    client, _ = await sockets(arena.url, "/agent", {"api_key": key})
+    ack = await client.call("room:watch", {"room": "nope"}, namespace="/agent", timeout=5)
+    assert ack["ok"] is False and ack["error"]["code"] == "validation.failed"
+    ack = await client.call("room:watch", {"room": "demo:x", "extra": 1}, namespace="/agent", timeout=5)
+    assert ack["error"]["code"] == "validation.failed"
+    ack = await client.call("room:watch", "a string", namespace="/agent", timeout=5)
+    assert ack["error"]["code"] == "validation.failed"
+    ack = await client.call("room:watch", {"room": "demo:x", "pad": "y" * (70 * 1024)}, namespace="/agent",
+                            timeout=5)
+    assert ack["error"]["code"] == "validation.payload_too_large"
+    assert client.connected  # an oversize message is an error, not a disconnect
+
+
+async def test_revoked_session_stops_socket_events_on_another_process(make_server, api: Api) -> None:
+    one = await make_server()
+    two = await make_server()
+    _, key = await one.api.new_agent("revokee")
+    token = (await one.api.post("/api/auth/token", {"api_key": key})).body["session"]["token"]
+    client, _ = await connect(two.url, "/agent", {"token": token})
+    try:
+        ack = await client.call("room:unwatch", {"room": "demo:x"}, namespace="/agent", timeout=5)
+        assert ack["ok"] is True
+        sid = (await one.api.get("/api/me", token=token)).body["session_id"]
+        assert (await one.api.delete(f"/api/sessions/{sid}", token=key)).status == 204
+        ack = await client.call("room:unwatch", {"room": "demo:x"}, namespace="/agent", timeout=5)
+        assert ack["ok"] is False and ack["error"]["code"] == "auth.session_revoked"
+        for _ in range(50):
+            if not client.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not client.connected
+    finally:
+        if client.connected:
+            await client.disconnect()
+
+
+async def test_api_key_socket_session_is_closed_on_disconnect(arena, api: Api, database_url: str) -> None:
+    import asyncpg
+
+    _, key = await api.new_agent("ephemeral")
+    client, _ = await connect(arena.url, "/agent", {"api_key": key})
+    conn = await asyncpg.connect(database_url)
+    try:
+        open_ = "SELECT count(*) FROM sessions WHERE device_info = 'socket' AND revoked_at IS NULL"
+        assert await conn.fetchval(open_) == 1
+        await client.disconnect()
+        for _ in range(50):
+            if await conn.fetchval(open_) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await conn.fetchval(open_) == 0
+    finally:
+        await conn.close()
