@@ -200,11 +200,13 @@ async def test_expired_token_is_refused(make_server) -> None:
     import asyncio
 
     short = await make_server(session_ttl_seconds=1)
+    other = await make_server(session_ttl_seconds=1)
     _, token = await short.api.new_user("shortlived")
-    assert (await short.api.get("/api/me", token=token)).status == 200
+    assert (await other.api.get("/api/me", token=token)).status == 200
     await asyncio.sleep(2.1)
-    r = await short.api.get("/api/me", token=token)
-    assert r.status == 401 and r.code == "auth.token_expired"
+    for srv in (short, other):
+        r = await srv.api.get("/api/me", token=token)
+        assert r.status == 401 and r.code == "auth.token_expired"
 
 
 async def test_session_survives_a_redis_flush(arena, api: Api, redis_url: str) -> None:
