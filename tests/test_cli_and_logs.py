@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -27,13 +28,16 @@ def test_arena_migrate_command_against_a_url(empty_database_url: str) -> None:
     assert again.returncode == 0 and again.stdout.strip() == "nothing to apply"
 
 
-async def test_changed_migration_stops_the_command(empty_database_url: str) -> None:
-    await migrate.migrate_url(empty_database_url)
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
-    finally:
-        await conn.close()
+def test_changed_migration_stops_the_command(empty_database_url: str) -> None:
+    async def tamper() -> None:
+        await migrate.migrate_url(empty_database_url)
+        conn = await asyncpg.connect(empty_database_url)
+        try:
+            await conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+        finally:
+            await conn.close()
+
+    asyncio.run(tamper())
     env = {**os.environ, "DATABASE_URL": empty_database_url}
     r = subprocess.run([sys.executable, "-m", "server", "migrate"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
