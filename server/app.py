@@ -11,6 +11,11 @@ from aiohttp import web
 
 from . import db, embedded, health, migrate, openapi, rest
 from .auth import routes as auth_routes
+from .battles import events as battle_events
+from .battles import routes as battle_routes
+from .battles import service as battle_service
+from .battles.kind import BattleRooms
+from .battles.sweep import sweep_battles
 from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, Core
 from .metrics import Metrics
 from .ratelimit import RateLimiter
@@ -24,9 +29,12 @@ from .sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
-ROUTE_TABLES = [auth_routes.routes, room_routes.routes]
-EVENT_TABLES = [room_events.events]
-SWEEPS: list = []
+ROUTE_TABLES = [auth_routes.routes, room_routes.routes, battle_routes.routes]
+EVENT_TABLES = [room_events.events, battle_events.events]
+ROOM_KINDS = [BattleRooms()]
+SWEEPS = [("battles", sweep_battles)]
+CONNECT_HOOKS = [battle_service.agent_connected]
+DISCONNECT_HOOKS = [battle_service.agent_disconnected]
 SWEEPER = web.AppKey("sweeper", Sweeper)
 
 
@@ -40,6 +48,10 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Applic
     app[METRICS] = Metrics()
     realtime = Realtime(settings, "", app[METRICS])
     realtime.attach(app)
+    for kind in ROOM_KINDS:
+        realtime.kinds[kind.kind] = kind
+    realtime.connect_hooks.extend(CONNECT_HOOKS)
+    realtime.disconnect_hooks.extend(DISCONNECT_HOOKS)
 
     app.cleanup_ctx.append(_embedded_services)
     app.cleanup_ctx.append(_database(sql_dir or migrate.SQL_DIR))
@@ -149,6 +161,7 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sweeper = Sweeper(app[CORE], list(SWEEPS), settings.sweep_interval)
     app[SWEEPER] = sweeper
+    app[CORE].sweeper = sweeper
     sweeper.start()
     yield
     await sweeper.stop()

@@ -16,6 +16,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .realtime.hub import Realtime
+    from .sweeper import Sweeper
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Core:
     metrics: Metrics
     realtime: Realtime
     secret_key: str
+    sweeper: Sweeper | None = None  # set once the sweeper runs; lets an action wake it at a deadline
 
 
 # Every shared object of an app, declared in one place.

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
 
     # How often each process sweeps due deadlines, in seconds.
     sweep_interval: float = 1.0
+    # Battles: the countdown between a full lobby and the first turn; how long an idle lobby lives;
+    # how long a disconnected participant keeps its seat.
+    battle_start_delay_ms: int = 3000
+    battle_lobby_timeout_seconds: float = 600
+    battle_grace_seconds: float = 60
+
     # How often each process proves its Redis pub/sub listener still delivers (and restarts it if not).
     pubsub_watchdog_seconds: float = 5.0
     migrate_on_start: bool = True

@@ -31,6 +31,14 @@ def _refuse(err: AppError) -> socketio.exceptions.ConnectionRefusedError:
     return socketio.exceptions.ConnectionRefusedError(err.message, {"error": err.payload()})
 
 
+async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
+    for hook in hooks:
+        try:
+            await hook(core, actor, sid)
+        except Exception:
+            log.exception("connection hook %s failed for %s", getattr(hook, "__name__", hook), actor.label)
+
+
 def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
     """Register connect/disconnect handlers for both namespaces."""
 
@@ -63,6 +71,8 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
         await sio.enter_room(sid, agent_room(actor.id), namespace=AGENT_NS)
         core.metrics.connections.labels(AGENT_NS).inc()
         log.info("agent connected: %s (sid %s)", actor.label, sid)
+        # After the connect completes, so prompts the hooks send reach this socket.
+        sio.start_background_task(_run_hooks, core, core.realtime.connect_hooks, actor, sid)
 
     @sio.on("disconnect", namespace=AGENT_NS)
     async def disconnect_agent(sid: str, *args: Any) -> None:
@@ -73,11 +83,7 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
         if actor is None:
             return
         log.info("agent disconnected: %s (sid %s)", actor.label, sid)
-        for hook in core.realtime.disconnect_hooks:
-            try:
-                await hook(core, actor, sid)
-            except Exception:
-                log.exception("disconnect hook failed for %s", actor.label)
+        await _run_hooks(core, core.realtime.disconnect_hooks, actor, sid)
         if state.get("owned_session"):
             # The session existed only for this connection.
             from ..auth import service

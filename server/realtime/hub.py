@@ -45,6 +45,8 @@ class Realtime:
         self.kinds: dict[str, object] = {}
         # Called as hook(core, actor, sid) when an agent's socket goes (e.g. to start a seat's grace).
         self.disconnect_hooks: list = []
+        # Called as hook(core, actor, sid) when an agent connects (e.g. to give a seat back).
+        self.connect_hooks: list = []
         self._watchdog: asyncio.Task | None = None
 
     def attach(self, app: web.Application) -> None:

@@ -1,0 +1,29 @@
+"""Battles as a kind of room on the shared room base."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..auth.actor import Actor
+from ..core import Core
+from ..errors import AppError
+from ..realtime.rooms import RoomKind
+from . import service
+
+
+class BattleRooms(RoomKind):
+    """``battle:<id>``: anyone may watch; the snapshot is what the public sees (blind-aware)."""
+
+    kind = "battle"
+
+    async def authorize_watch(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> None:
+        try:
+            UUID(room_id)
+        except ValueError:
+            raise AppError("battle.not_found", "no such battle", 404) from None
+
+    async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
+        return (await service.snapshot(conn, UUID(room_id))).model_dump(mode="json")
