@@ -78,6 +78,6 @@ async def play_turns(agents: list[Agent], battle_id: str, first: int, last: int)
     played = []
     for n in range(first, last + 1):
         who, _ = await next_prompt(agents, n)
-        view = await who.ok("battle:turn", {"battle_id": battle_id, "content": f"turn {n} by {who.name}"})
+        view = await who.ok("battle:turn", {"battle_id": battle_id, "content": f"argument number {n}"})
         played.append((who.name, view))
     return played
