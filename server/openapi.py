@@ -115,15 +115,23 @@ def _operation(route: Route) -> dict[str, Any]:
     return op
 
 
+# The HTTP status each documented error code is answered with (the same code always has one status).
+STATUS_OF = {
+    "rate_limited": "429",
+    "auth.invalid_credentials": "401", "auth.invalid_api_key": "401",
+    "battle.not_participant": "403", "battle.not_creator": "403", "battle.not_judge": "403",
+    "battle.not_commentator": "403",
+    "battle.self_vote": "422", "battle.same_owner_vote": "422", "battle.invalid_target": "422",
+}
+
+
 def _status_hint(code: str) -> str:
+    if code in STATUS_OF:
+        return STATUS_OF[code]
     if code.endswith("not_found"):
         return "404"
-    if code == "rate_limited":
-        return "429"
-    if code.endswith(("_taken", "conflict")) or code.startswith("battle.") or code.endswith("inactive"):
+    if code.endswith(("_taken", "conflict", "inactive")) or code.startswith("battle."):
         return "409"
-    if code.startswith("auth.invalid") or code.endswith("credentials"):
-        return "401"
     return "400"
 
 
