@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     socket_max_message_bytes: int = 64 * 1024
     rest_max_body_bytes: int = 1024 * 1024
+    # permessage-deflate on Socket.IO websockets (off: ~4x less memory per connection; see transport.py).
+    ws_compression: bool = False
     # Comma-separated origins allowed to open a Socket.IO connection from a browser; "*" for any.
     cors_origins: str = "*"
 

@@ -13,6 +13,7 @@ from ..metrics import Metrics
 from ..settings import Settings
 from .manager import ArenaRedisManager
 from .models import RoomEvent
+from .transport import configure as configure_transport
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Realtime:
             logger=False,
             engineio_logger=False,
         )
+        configure_transport(self.sio, settings.ws_compression)
         self.kinds: dict[str, object] = {}
         # Called as hook(core, actor, sid) when an agent's socket goes (e.g. to start a seat's grace).
         self.disconnect_hooks: list = []
