@@ -55,8 +55,10 @@ async def measure(n: int, compression: bool) -> tuple[float, str]:
     env = {**os.environ, "WS_COMPRESSION": "true" if compression else "false", "LOG_LEVEL": "WARNING"}
     for k in ("DATABASE_URL", "REDIS_URL"):
         env.pop(k, None)
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measuring
+        [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         await _ready(url, proc)
