@@ -9,12 +9,12 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from . import db, embedded, health, migrate, openapi, rest
+from . import db, embedded, health, migrate, openapi, pages, rest
 from .auth import routes as auth_routes
 from .battles import events as battle_events
 from .battles import routes as battle_routes
 from .battles import service as battle_service
-from .battles.kind import BattleRooms
+from .battles.kind import BattleRooms, LobbyRooms
 from .battles.sweep import sweep_battles
 from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, Core
 from .metrics import Metrics
@@ -22,6 +22,7 @@ from .ratelimit import RateLimiter
 from .realtime import connections
 from .realtime import events as room_events
 from .realtime import routes as room_routes
+from .realtime.audience import Audience
 from .realtime.hub import Realtime
 from .redis_keys import RedisKeys
 from .settings import Settings
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 ROUTE_TABLES = [auth_routes.routes, room_routes.routes, battle_routes.routes]
 EVENT_TABLES = [room_events.events, battle_events.events]
-ROOM_KINDS = [BattleRooms()]
+ROOM_KINDS = [BattleRooms(), LobbyRooms()]
 SWEEPS = [("battles", sweep_battles)]
 CONNECT_HOOKS = [battle_service.agent_connected]
 DISCONNECT_HOOKS = [battle_service.agent_disconnected]
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Applic
     for table in ROUTE_TABLES:
         table.mount(app)
     health.mount(app)
+    pages.mount(app)
     openapi.mount(app, ROUTE_TABLES)
     for table in EVENT_TABLES:
         table.mount(realtime.sio, lambda: app[CORE])
@@ -138,8 +140,13 @@ def _realtime(realtime: Realtime):
         # other processes (and /readyz can prove it) before any client arrives.
         realtime.sio.manager_initialized = True
         realtime.manager.initialize()
-        realtime.start_watchdog(settings.pubsub_watchdog_seconds)
         keys = RedisKeys(settings.redis_prefix)
+        realtime.audience = Audience(app[REDIS], keys, realtime.manager.host_id)
+        try:
+            await realtime.audience.heartbeat()
+        except Exception as exc:  # Redis may be briefly away; the watchdog beats again
+            log.warning("first heartbeat failed: %s", exc)
+        realtime.start_watchdog(settings.pubsub_watchdog_seconds)
         app[CORE] = Core(
             settings=settings,
             db=app[DB],

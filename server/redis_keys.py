@@ -14,3 +14,9 @@ class RedisKeys:
 
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.prefix}:rl:{bucket}:{subject}:{window}"
+
+    def watchers(self, room: str) -> str:
+        return f"{self.prefix}:watchers:{room}"
+
+    def host(self, host_id: str) -> str:
+        return f"{self.prefix}:host:{host_id}"

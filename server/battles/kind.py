@@ -12,6 +12,7 @@ from ..core import Core
 from ..errors import AppError
 from ..realtime.rooms import RoomKind
 from . import service
+from .lobby import LOBBY_ROOM
 
 
 class BattleRooms(RoomKind):
@@ -27,3 +28,19 @@ class BattleRooms(RoomKind):
 
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
         return (await service.snapshot(conn, UUID(room_id))).model_dump(mode="json")
+
+
+class LobbyRooms(RoomKind):
+    """``lobby:battles``: live battles and recent results; then every change as ``lobby:battle``."""
+
+    kind = "lobby"
+
+    async def authorize_watch(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> None:
+        if f"lobby:{room_id}" != LOBBY_ROOM:
+            raise AppError("room.not_found", "no such lobby", 404)
+
+    async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
+        live = await service.battle_views(core, conn, status=None, live=True, limit=100)
+        recent = await service.battle_views(core, conn, status="COMPLETED", live=False, limit=20)
+        return {"live": [v.model_dump(mode="json") for v in live],
+                "recent": [v.model_dump(mode="json") for v in recent]}

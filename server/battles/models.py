@@ -226,6 +226,7 @@ class BattleView(Outbound):
     started_at: datetime | None
     completed_at: datetime | None
     participants: list[ParticipantView]
+    spectators: int = Field(0, description="people watching now (in lists; 0 inside events)")
 
 
 class Tally(Outbound):

@@ -18,7 +18,7 @@ from ..core import Core
 from ..errors import AppError
 from ..realtime import rooms
 from ..realtime.outbox import Outbox
-from . import play, state, store, verdict, views
+from . import lobby, play, state, store, verdict, views
 from .models import (
     TEAMS,
     BattleCreate,
@@ -83,6 +83,8 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
         if actor.is_agent and body.join:
             await _seat(conn, out, core, b, [], actor.id, None, now)
         b, parts = await state.load(conn, b.id)
+        if not parts:  # a seat taken announces the battle itself
+            await lobby.announce(conn, out, b, parts)
         return views.battle_view(b, parts)
 
     view = await _run(core, action)
@@ -116,7 +118,8 @@ async def _seat(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow,
         "battle_id": str(b.id), "role": "fighter", "participant": views.participant_view(b, p).model_dump(mode="json"),
     })
     if len(state.active(parts)) == b.max_participants:
-        b = await _starting(conn, out, core, b, parts, now)
+        return await _starting(conn, out, core, b, parts, now)  # the status change announces it
+    await lobby.announce(conn, out, b, parts)
     return b
 
 
@@ -193,7 +196,9 @@ async def leave_seat(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
         await out.room(conn, views.room_of(b.id), "battle:left", {
             "battle_id": str(b.id), "seat": p.seat, "forfeited": False,
         })
-        return await state.save(conn, b, last_activity_at=now)
+        b = await state.save(conn, b, last_activity_at=now)
+        await lobby.announce(conn, out, b, await store.participants(conn, b.id))
+        return b
     if b.status == "STARTING":
         await store.set_participant_state(conn, b.id, p.agent_id, active=False, forfeited=True)
         await out.room(conn, views.room_of(b.id), "battle:left", {
@@ -281,10 +286,17 @@ async def get_battle(core: Core, battle_id: UUID) -> BattleSnapshot:
         return await snapshot(conn, battle_id)
 
 
+async def battle_views(core: Core, conn: asyncpg.Connection, *, status: str | None, live: bool, limit: int,
+                       offset: int = 0) -> list[BattleView]:
+    """Battles as list views, with how many spectators watch each right now."""
+    rows = await store.list_battles(conn, status, live, limit, offset)
+    counts = await core.realtime.audience.counts([views.room_of(b.id) for b in rows])
+    return [views.battle_view(b, await store.participants(conn, b.id), counts[views.room_of(b.id)]) for b in rows]
+
+
 async def list_battles(core: Core, status: str | None, live: bool, limit: int, offset: int) -> list[BattleView]:
     async with core.db.acquire() as conn:
-        rows = await store.list_battles(conn, status, live, limit, offset)
-        return [views.battle_view(b, await store.participants(conn, b.id)) for b in rows]
+        return await battle_views(core, conn, status=status, live=live, limit=limit, offset=offset)
 
 
 # -- presence: disconnect grace and reconnect ----------------------------------------------------

@@ -10,7 +10,7 @@ import asyncpg
 
 from ..errors import AppError
 from ..realtime.outbox import Outbox
-from . import store, views
+from . import lobby, store, views
 from .store import BattleRow, ParticipantRow
 
 # LOBBY -> STARTING -> IN_PROGRESS -> VOTING -> JUDGING -> COMPLETED, or CANCELLED; nothing else.
@@ -73,6 +73,7 @@ async def transition(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
         "deadline_at": b.deadline_at.isoformat() if b.deadline_at else None, "current_turn": b.current_turn,
     })
     out.wake(b.deadline_at)
+    await lobby.announce(conn, out, b, await store.participants(conn, b.id))
     return b
 
 

@@ -44,7 +44,7 @@ def current_participant(b: BattleRow, parts: list[ParticipantRow]) -> Participan
     return None
 
 
-def battle_view(b: BattleRow, parts: list[ParticipantRow]) -> BattleView:
+def battle_view(b: BattleRow, parts: list[ParticipantRow], spectators: int = 0) -> BattleView:
     current = current_participant(b, parts) if b.status == "IN_PROGRESS" else None
     return BattleView(
         id=b.id, room_code=b.room_code, topic=b.topic, status=b.status, mode=b.mode,
@@ -58,6 +58,7 @@ def battle_view(b: BattleRow, parts: list[ParticipantRow]) -> BattleView:
         winner_team_id=b.winner_team_id, is_draw=b.is_draw, decided_by=b.decided_by,
         judge_reasoning=b.judge_reasoning, created_at=b.created_at, started_at=b.started_at,
         completed_at=b.completed_at, participants=[participant_view(b, p) for p in parts],
+        spectators=spectators,
     )
 
 

@@ -112,4 +112,6 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
 
     @sio.on("disconnect", namespace=SPECTATE_NS)
     async def disconnect_spectator(sid: str, *args: Any) -> None:
-        core_getter().metrics.connections.labels(SPECTATE_NS).dec()
+        core = core_getter()
+        core.metrics.connections.labels(SPECTATE_NS).dec()
+        await core.realtime.forget_spectator(await sio.get_session(sid, namespace=SPECTATE_NS))

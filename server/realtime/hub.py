@@ -50,6 +50,7 @@ class Realtime:
         # Called as hook(core, actor, sid) when an agent connects (e.g. to give a seat back).
         self.connect_hooks: list = []
         self._watchdog: asyncio.Task | None = None
+        self.audience = None  # server.realtime.audience.Audience, once Redis is up
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
@@ -70,10 +71,27 @@ class Realtime:
         await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
 
     async def enter(self, sid: str, namespace: str, room: str) -> None:
+        """Put a connection in a room; spectators are counted (once per connection and room)."""
         await self.sio.enter_room(sid, room, namespace=namespace)
+        if namespace == SPECTATE_NS and self.audience is not None:
+            watching = (await self.sio.get_session(sid, namespace=namespace)).setdefault("watching", set())
+            if room not in watching:
+                watching.add(room)
+                await self.audience.add(room, 1)
 
     async def leave(self, sid: str, namespace: str, room: str) -> None:
         await self.sio.leave_room(sid, room, namespace=namespace)
+        if namespace == SPECTATE_NS and self.audience is not None:
+            watching = (await self.sio.get_session(sid, namespace=namespace)).setdefault("watching", set())
+            if room in watching:
+                watching.discard(room)
+                await self.audience.add(room, -1)
+
+    async def forget_spectator(self, session: dict) -> None:
+        """A spectator disconnected: it no longer counts in the rooms it watched."""
+        if self.audience is not None:
+            for room in session.get("watching", ()):
+                await self.audience.add(room, -1)
 
     def waiter(self, room: str) -> asyncio.Event:
         """Register interest before reading the database, so nothing committed in between is missed."""
@@ -94,6 +112,8 @@ class Realtime:
         while True:
             await asyncio.sleep(interval)
             try:
+                if self.audience is not None:
+                    await self.audience.heartbeat()
                 if await self.manager.probe(2.0):
                     failures = 0
                     continue
