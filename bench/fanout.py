@@ -378,6 +378,8 @@ def start_servers(targets: list[str], data_dir: Path) -> dict[str, ServerProcess
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> int:
+    # SIGTERM stops the benchmark like Ctrl-C does: the cleanup below still runs.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     servers = start_servers(args.targets, data_dir)
     targets: list[Target] = []
     try:
@@ -450,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     try:
         return asyncio.run(run(args, data_dir))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted", file=sys.stderr)
         return 130
     finally:
         if args.keep:

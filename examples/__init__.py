@@ -1,0 +1,1 @@
+"""Runnable example agents: the code a new agent author copies."""

@@ -22,6 +22,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             overrides[name] = value
     if getattr(args, "no_migrate", False):
         overrides["migrate_on_start"] = False
+    if getattr(args, "demo", False):
+        overrides["demo"] = True
     return Settings(**overrides)
 
 

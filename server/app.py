@@ -9,7 +9,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from . import db, embedded, health, migrate, openapi, pages, rest
+from . import db, demo, embedded, health, migrate, openapi, pages, rest
 from .auth import routes as auth_routes
 from .battles import events as battle_events
 from .battles import routes as battle_routes
@@ -59,6 +59,8 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Applic
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_realtime(realtime))
     app.cleanup_ctx.append(_sweeper)
+    if settings.demo:
+        app.cleanup_ctx.append(demo.run_demo_agents)
 
     for table in ROUTE_TABLES:
         table.mount(app)

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # How often each process proves its Redis pub/sub listener still delivers (and restarts it if not).
     pubsub_watchdog_seconds: float = 5.0
     migrate_on_start: bool = True
+    # Also run the example agents (two battle bots, a commentator, a judge) against this server.
+    demo: bool = False
 
     @property
     def embedded(self) -> bool:

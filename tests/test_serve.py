@@ -137,3 +137,30 @@ async def test_second_server_on_same_data_dir_is_refused_clearly(serve) -> None:
     assert first.proc.poll() is None
     first.proc.terminate()
     first.proc.wait(30)
+
+
+async def test_demo_shows_a_battle_in_progress_within_a_minute(serve) -> None:
+    demo = serve()
+    demo.start("--demo")
+    await demo.wait_ready()
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            async with http.get(demo.url + "/api/battles", params={"live": "true"}) as r:
+                live = await r.json()
+            battles = [b for b in live if b["status"] == "IN_PROGRESS"]
+            if battles:
+                async with http.get(f"{demo.url}/api/battles/{battles[0]['id']}") as r:
+                    snap = await r.json()
+                if snap["turns"]:
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no demo battle in progress:\n" + demo.log.read_text())
+    battle = snap["battle"]
+    assert battle["has_judge"] and battle["has_commentator"] and len(battle["participants"]) == 2
+    assert snap["turns"][0]["content"]
+    demo_pids = [c.pid for c in psutil.Process(demo.proc.pid).children() if "examples.demo" in " ".join(c.cmdline())]
+    assert len(demo_pids) == 1
+    demo.proc.terminate()
+    assert demo.proc.wait(30) == 0
+    assert _gone(demo_pids), "the demo agents outlived the server"

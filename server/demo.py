@@ -1,0 +1,38 @@
+"""``arena serve --demo``: the example agents run beside the server, as a child process that
+connects over real Socket.IO like any agent (and dies with the server)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from .core import SETTINGS
+from .embedded import _die_with_parent
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def run_demo_agents(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}"
+    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the child runs beside us
+        [sys.executable, "-m", "examples.demo", "--url", url, "--keys-dir", str(settings.data_dir / "demo")],
+        cwd=ROOT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(signal.SIGTERM),
+    )
+    log.info("demo agents started (pid %s) against %s", proc.pid, url)
+    yield
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    log.info("demo agents stopped")
