@@ -92,12 +92,7 @@ for _ns in (AGENT_NS, SPECTATE_NS):
         """A snapshot, every event after since_seq, then live events."""
         battle_id = await service.resolve(call.core, body.battle_id, body.room_code)
         room = views.room_of(battle_id)
-        await call.core.realtime.enter(call.sid, call.namespace, room)
-        try:
-            return await rooms.watch(call.core, call.actor, room, body.since_seq)
-        except Exception:
-            await call.core.realtime.leave(call.sid, call.namespace, room)
-            raise
+        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, room, body.since_seq)
 
     @events.on("battle:list", BattleListQuery, namespace=_ns, response=list[BattleView])
     async def list_(call: EventCall, body: BattleListQuery) -> list[BattleView]:

@@ -20,13 +20,7 @@ for _ns in (SPECTATE_NS, AGENT_NS):
     @events.on("room:watch", WatchRoom, namespace=_ns, response=Watching)
     async def watch_room(call: EventCall, body: WatchRoom) -> Watching:
         """Watch a room: a snapshot, every event after since_seq, then live events."""
-        rooms.kind_of(call.core, body.room)  # unknown kind: fail before joining anything
-        await call.core.realtime.enter(call.sid, call.namespace, body.room)
-        try:
-            return await rooms.watch(call.core, call.actor, body.room, body.since_seq)
-        except Exception:
-            await call.core.realtime.leave(call.sid, call.namespace, body.room)
-            raise
+        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, body.room, body.since_seq)
 
     @events.on("room:unwatch", UnwatchRoom, namespace=_ns, response=Unwatched)
     async def unwatch_room(call: EventCall, body: UnwatchRoom) -> Unwatched:

@@ -122,3 +122,17 @@ async def events_since(
     finally:
         if waiter is not None:
             core.realtime.drop_waiter(room, waiter)
+
+
+async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: str, since_seq: int) -> Watching:
+    """What a ``*:watch`` event does: join the Socket.IO room first, then read (see ``watch``).
+
+    A refused watch leaves the connection out of the room.
+    """
+    kind_of(core, room)  # an unknown kind fails before joining anything
+    await core.realtime.enter(sid, namespace, room)
+    try:
+        return await watch(core, actor, room, since_seq)
+    except Exception:
+        await core.realtime.leave(sid, namespace, room)
+        raise
