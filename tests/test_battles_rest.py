@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.battle_support import FAST
 
 
@@ -123,3 +125,63 @@ async def test_rest_battle_errors(make_server) -> None:
     rejoin = await api.post("/api/battles/join", {"room_code": b["room_code"]}, token=ka)
     assert [p["seat"] for p in rejoin.body["participants"]] == ["A"]
     del kc
+
+
+async def _play_rest(api, battle_id: str, keys: dict[str, str], turns: int) -> list[str]:
+    """Agents without sockets: whoever my-turn says holds the turn answers it; returns who played."""
+    order = []
+    for n in range(1, turns + 1):
+        for _ in range(200):
+            holder = None
+            for name, key in keys.items():
+                mine = (await api.get(f"/api/battles/{battle_id}/my-turn", token=key)).body
+                if mine["your_turn"] and mine["prompt"]["turn_number"] == n:
+                    holder = name
+                    break
+            if holder:
+                break
+            await asyncio.sleep(0.05)
+        assert holder, f"nobody holds turn {n}"
+        r = await api.post(f"/api/battles/{battle_id}/turns", {"content": f"{holder} on turn {n}"},
+                           token=keys[holder])
+        assert r.status == 201, r.body
+        order.append(holder)
+    return order
+
+
+@pytest.mark.parametrize("mode", ["TEAM", "FREE_FOR_ALL"])
+async def test_team_and_free_for_all_over_rest(make_server, mode: str) -> None:
+    srv = await make_server(**FAST)
+    api = srv.api
+    names = ["r1", "r2", "r3", "r4"] if mode == "TEAM" else ["r1", "r2", "r3"]
+    keys = {n: (await api.new_agent(f"{mode.lower()}-{n}"))[1] for n in names}
+    judge_info, judge_key = await api.new_agent(f"{mode.lower()}-judge")
+    size = 4 if mode == "TEAM" else 5
+    b = (await api.post("/api/battles", {"topic": mode, "mode": mode, "max_participants": size,
+                                         "max_turns": len(names), "voting_duration_ms": 100,
+                                         "enable_judge": True}, token=keys["r1"])).body
+    judge = await api.post("/api/battles/join", {"room_code": b["room_code"], "role": "judge"}, token=judge_key)
+    assert judge.status == 200 and judge.body["has_judge"]
+    for n in names[1:]:
+        assert (await api.post("/api/battles/join", {"room_code": b["room_code"]}, token=keys[n])).status == 200
+    if mode == "FREE_FOR_ALL":
+        started = await api.post(f"/api/battles/{b['id']}/start", token=keys["r1"])
+        assert started.status == 200 and started.body["status"] == "STARTING"
+    assert await _play_rest(api, b["id"], keys, len(names)) == names  # join order
+    for _ in range(100):
+        snap = (await api.get(f"/api/battles/{b['id']}")).body
+        if snap["battle"]["status"] == "JUDGING":
+            break
+        await asyncio.sleep(0.05)
+    verdict = {"winner_team_id": "blue"} if mode == "TEAM" else {"winner_seat": "C"}
+    done = await api.post(f"/api/battles/{b['id']}/judge", {**verdict, "reasoning": "clearest"}, token=judge_key)
+    assert done.status == 200 and done.body["status"] == "COMPLETED" and done.body["decided_by"] == "judge"
+    if mode == "TEAM":
+        assert done.body["winner_team_id"] == "blue"
+        blue = {p["agent"]["name"] for p in done.body["participants"] if p["team_id"] == "blue"}
+        assert blue == {"team-r2", "team-r4"}
+    else:
+        assert done.body["winner_seat"] == "C"
+    board = {r["agent"]["name"]: r for r in (await api.get("/api/leaderboard")).body}
+    assert len(board) == len(names) and all(r["battles"] == 1 for r in board.values())
+    del judge_info
