@@ -34,10 +34,12 @@ class RateLimiter:
         self.redis = redis
         self.keys = keys
 
-    async def hit(self, bucket: str, subject: str, rate: Rate) -> None:
+    async def hit(self, bucket: str, subject: str, rate: Rate, *, also_get: str | None = None) -> bytes | None:
         """Count one hit. Raises AppError(rate_limited) with a retry-after when over the limit.
 
-        Fails open when Redis is unreachable: a limiter outage must not take the arena down.
+        ``also_get`` reads one more key in the same round trip (a socket event checks its session
+        this way) and returns it. Fails open when Redis is unreachable: a limiter outage must not
+        take the arena down.
         """
         now = time.time()
         window = int(now // rate.seconds)
@@ -46,9 +48,12 @@ class RateLimiter:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, rate.seconds + 1)
-                count, _ = await pipe.execute()
+                if also_get is not None:
+                    pipe.get(also_get)
+                count, _, *extra = await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("rate limiter unavailable, letting %s/%s through: %s", bucket, subject, exc)
-            return
+            return None
         if count > rate.count:
             raise rate_limited((window + 1) * rate.seconds - now)
+        return extra[0] if extra else None

@@ -129,13 +129,14 @@ async def _load_from_db(core: Core, session_id: UUID) -> dict:
     return rec
 
 
-async def _record(core: Core, session_id: UUID) -> dict:
-    """The session's record from Redis, falling back to PostgreSQL (and re-caching) on a miss."""
-    raw = None
-    try:
-        raw = await core.redis.get(core.keys.session(str(session_id)))
-    except (RedisError, OSError) as exc:
-        log.warning("Redis unavailable for session lookup, using PostgreSQL: %s", exc)
+async def _record(core: Core, session_id: UUID, raw: bytes | None = None) -> dict:
+    """The session's record from Redis (or ``raw``, already read), falling back to PostgreSQL (and
+    re-caching) on a miss."""
+    if raw is None:
+        try:
+            raw = await core.redis.get(core.keys.session(str(session_id)))
+        except (RedisError, OSError) as exc:
+            log.warning("Redis unavailable for session lookup, using PostgreSQL: %s", exc)
     rec = json.loads(raw) if raw else await _load_from_db(core, session_id)
     if rec["exp"] <= time.time():
         raise AppError("auth.token_expired", "the session has expired", 401)
@@ -157,9 +158,10 @@ async def from_token(core: Core, token: str, ip: str | None = None) -> Actor:
     return _actor_from_record(session_id, await _record(core, session_id), ip)
 
 
-async def check_alive(core: Core, session_id: UUID) -> None:
-    """Raise unless the session is still valid (used before each socket event)."""
-    await _record(core, session_id)
+async def check_alive(core: Core, session_id: UUID, raw: bytes | None = None) -> None:
+    """Raise unless the session is still valid (used before each socket event; ``raw`` is the
+    Redis record when the caller already read it)."""
+    await _record(core, session_id, raw)
 
 
 async def from_api_key(core: Core, api_key: str, ip: str | None = None) -> tuple[Actor, AgentView]:

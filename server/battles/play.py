@@ -87,8 +87,7 @@ async def advance(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
 
 async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body: TakeTurn) -> TurnView:
     """An agent's answer for its turn. A retry with the same idempotency key gets the same turn back."""
-    now = await state.db_now(conn)
-    b, parts = await state.load(conn, body.battle_id)
+    b, parts, now = await state.load_at(conn, body.battle_id)
     p = state.participant(parts, agent_id)
     if p is None:
         raise AppError("battle.not_participant", "you are not in this battle", 403)
@@ -105,12 +104,16 @@ async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body:
     used = int((now - b.turn_started_at).total_seconds() * 1000)
     over = max(0, used - b.turn_duration_ms)
     if over:
-        await store.set_overage(conn, b.id, agent_id, max(0, p.overage_left_ms - over))
-    await store.clear_grace(conn, b.id, agent_id)
+        left = max(0, p.overage_left_ms - over)
+        await store.set_overage(conn, b.id, agent_id, left)
+        parts = [x.model_copy(update={"overage_left_ms": left}) if x.agent_id == agent_id else x for x in parts]
+    if p.grace_until is not None:
+        await store.clear_grace(conn, b.id, agent_id)
+        parts = [x.model_copy(update={"grace_until": None}) if x.agent_id == agent_id else x for x in parts]
     view = await _record_turn(conn, out, b, parts, p, body.content, now, timed_out=False, tokens=body.tokens,
                               cost=body.cost, key=body.idempotency_key)
-    b = await state.save(conn, b, current_turn=b.current_turn + 1, last_activity_at=now)
-    parts = await store.participants(conn, b.id)
+    # Saved with the next turn's deadline by advance(): every save writes the whole row.
+    b = b.model_copy(update={"current_turn": b.current_turn + 1, "last_activity_at": now})
     await advance(conn, out, b, parts, now)
     return view
 

@@ -58,6 +58,15 @@ async def load(conn: asyncpg.Connection, battle_id: UUID) -> tuple[BattleRow, li
     return b, await store.participants(conn, battle_id)
 
 
+async def load_at(conn: asyncpg.Connection, battle_id: UUID) -> tuple[BattleRow, list[ParticipantRow], datetime]:
+    """``load`` plus the database clock, with one round trip fewer."""
+    found = await store.battle_locked_with_now(conn, battle_id)
+    if found is None:
+        raise not_found()
+    b, now = found
+    return b, await store.participants(conn, battle_id), now
+
+
 async def transition(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow], to: str,
                      **changes: Any) -> BattleRow:
     """Move to ``to`` (refusing any transition the machine does not have), save, and announce it."""

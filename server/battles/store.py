@@ -14,7 +14,14 @@ from .models import FeedbackView, RatingPoint
 
 
 class Row(BaseModel):
+    """A row as PostgreSQL typed it. ``of`` skips re-validation: asyncpg already gives the right
+    Python types, and these rows are built on every turn (the fan-out hot path)."""
+
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def of(cls, record: Any) -> Any:
+        return cls.model_construct(**dict(record))
 
 
 class BattleRow(Row):
@@ -132,6 +139,7 @@ RETURNING *
 """
 BATTLE_BY_ID = "SELECT * FROM battles WHERE id = $1"
 BATTLE_BY_ID_FOR_UPDATE = "SELECT * FROM battles WHERE id = $1 FOR UPDATE"
+BATTLE_FOR_UPDATE_WITH_NOW = "SELECT *, clock_timestamp() AS db_now FROM battles WHERE id = $1 FOR UPDATE"
 BATTLE_ID_BY_CODE = "SELECT id FROM battles WHERE room_code = upper($1)"
 LIST_BATTLES = """
 SELECT * FROM battles
@@ -282,7 +290,7 @@ COMPLETED_COUNT = "SELECT count(*) FROM battles WHERE status = 'COMPLETED'"
 
 
 def _battle(row: asyncpg.Record | None) -> BattleRow | None:
-    return BattleRow.model_validate(dict(row)) if row else None
+    return BattleRow.of(row) if row else None
 
 
 async def insert_battle(conn: asyncpg.Connection, room_code: str, values: dict[str, Any]) -> BattleRow | None:
@@ -299,6 +307,16 @@ async def insert_battle(conn: asyncpg.Connection, room_code: str, values: dict[s
 
 async def battle(conn: asyncpg.Connection, battle_id: UUID, *, for_update: bool = False) -> BattleRow | None:
     return _battle(await conn.fetchrow(BATTLE_BY_ID_FOR_UPDATE if for_update else BATTLE_BY_ID, battle_id))
+
+
+async def battle_locked_with_now(conn: asyncpg.Connection, battle_id: UUID) -> tuple[BattleRow, datetime] | None:
+    """The battle, locked, and the database clock, in one round trip (the turn hot path)."""
+    row = await conn.fetchrow(BATTLE_FOR_UPDATE_WITH_NOW, battle_id)
+    if row is None:
+        return None
+    data = dict(row)
+    now = data.pop("db_now")
+    return BattleRow.of(data), now
 
 
 async def battle_id_by_code(conn: asyncpg.Connection, room_code: str) -> UUID | None:
@@ -331,7 +349,7 @@ async def update_battle(conn: asyncpg.Connection, b: BattleRow) -> BattleRow:
 async def participants(conn: asyncpg.Connection, battle_id: UUID) -> list[ParticipantRow]:
     """Seated participants in turn order (rows parked by a lobby leave have negative positions)."""
     rows = await conn.fetch(PARTICIPANTS, battle_id)
-    return [ParticipantRow.model_validate(dict(r)) for r in rows if r["position"] > 0]
+    return [ParticipantRow.of(r) for r in rows if r["position"] > 0]
 
 
 async def insert_participant(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID, team_id: str | None,
@@ -372,7 +390,7 @@ async def clear_grace(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID)
 
 
 async def turns(conn: asyncpg.Connection, battle_id: UUID) -> list[TurnRow]:
-    return [TurnRow.model_validate(dict(r)) for r in await conn.fetch(TURNS, battle_id)]
+    return [TurnRow.of(r) for r in await conn.fetch(TURNS, battle_id)]
 
 
 async def turn_by_key(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID, key: str) -> TurnRow | None:
@@ -385,7 +403,7 @@ async def insert_turn(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID,
                       key: str | None) -> TurnRow:
     row = await conn.fetchrow(INSERT_TURN, battle_id, agent_id, turn_number, content, duration_ms, timed_out,
                               tokens, cost, key)
-    return TurnRow.model_validate(dict(row))
+    return TurnRow.of(row)
 
 
 async def set_commentary(conn: asyncpg.Connection, battle_id: UUID, turn_number: int, text: str) -> TurnRow | None:

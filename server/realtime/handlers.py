@@ -89,10 +89,13 @@ def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Call
                 raise AppError("validation.payload_too_large", f"a socket message may be at most {limit} bytes",
                                413)
             subject = str(actor.id) if actor.id else f"ip:{actor.ip}"
-            await core.limiter.hit("event", subject, Rate.parse(core.settings.rate_socket_event))
+            session_key = core.keys.session(str(actor.session_id)) if actor.session_id else None
+            # One Redis round trip: count the event and read the session record.
+            raw = await core.limiter.hit("event", subject, Rate.parse(core.settings.rate_socket_event),
+                                         also_get=session_key)
             if actor.session_id is not None:
                 try:
-                    await sessions.check_alive(core, actor.session_id)
+                    await sessions.check_alive(core, actor.session_id, raw)
                 except AppError:
                     asyncio.get_running_loop().call_soon(
                         lambda: asyncio.ensure_future(sio.disconnect(sid, namespace=spec.namespace))

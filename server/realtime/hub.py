@@ -55,16 +55,22 @@ class Realtime:
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
 
-    async def publish(self, events: Iterable[RoomEvent]) -> None:
-        """Send committed room events to every watcher and member, on every process.
+    async def publish(self, events: Iterable[RoomEvent],
+                      private: Iterable[tuple[object, str, dict]] = ()) -> None:
+        """Send private agent messages, then committed room events to every watcher and member, on
+        every process, in order, with one Redis round trip.
 
-        Encoded once per event; python-socketio does the per-recipient work.
+        Private prompts go first so the next agent starts thinking while the room fan-out runs.
+        Each payload is built once; python-socketio does the per-recipient work.
         """
+        emits = []
         for event in events:
             payload = event.model_dump(mode="json")
-            for ns in NAMESPACES:
-                await self.sio.emit(event.type, payload, room=event.room, namespace=ns)
+            emits += [(event.type, payload, ns, event.room) for ns in NAMESPACES]
             self.metrics.events_out.labels(event.room.split(":", 1)[0]).inc()
+        emits += [(event, data, AGENT_NS, agent_room(agent_id)) for agent_id, event, data in private]
+        if emits:
+            await self.manager.emit_batch(emits)
 
     async def send_to_agent(self, agent_id: object, event: str, data: dict) -> None:
         """A private event to every connection of one agent, on whichever process it is."""

@@ -39,10 +39,7 @@ class Outbox:
 
     async def flush(self, core: Core) -> None:
         """Send everything. Call only after the transaction committed."""
-        if self.events:
-            await core.realtime.publish(self.events)
-        for agent_id, event, data in self.private:
-            await core.realtime.send_to_agent(agent_id, event, data)
+        await core.realtime.publish(self.events, self.private)
         if self.wake_at and core.sweeper is not None:
             loop = asyncio.get_running_loop()
             now = datetime.now(UTC)

@@ -8,10 +8,11 @@ from .models import RoomEvent
 
 INSERT_ROOM = "INSERT INTO rooms (name, kind) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
 # Bumping last_seq takes the room row's lock, so concurrent appends to one room serialise and
-# commit in seq order; appends to different rooms never wait on each other.
-NEXT_SEQ = "UPDATE rooms SET last_seq = last_seq + 1 WHERE name = $1 RETURNING last_seq"
-INSERT_EVENT = """
-INSERT INTO room_events (room, seq, type, data) VALUES ($1, $2, $3, $4)
+# commit in seq order; appends to different rooms never wait on each other. One round trip.
+APPEND_EVENT = """
+WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE name = $1 RETURNING last_seq)
+INSERT INTO room_events (room, seq, type, data)
+SELECT $1, last_seq, $2, $3 FROM next
 RETURNING room, seq, type, data, created_at AS at
 """
 EVENTS_AFTER = """
@@ -29,10 +30,9 @@ async def create_room(conn: asyncpg.Connection, name: str, kind: str) -> None:
 
 
 async def append_event(conn: asyncpg.Connection, room: str, type_: str, data: dict) -> RoomEvent:
-    seq = await conn.fetchval(NEXT_SEQ, room)
-    if seq is None:
+    row = await conn.fetchrow(APPEND_EVENT, room, type_, data)
+    if row is None:
         raise LookupError(f"room {room} does not exist")
-    row = await conn.fetchrow(INSERT_EVENT, room, seq, type_, data)
     return RoomEvent.model_validate(dict(row))
 
 
