@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY server ./server
 COPY sql ./sql
 COPY examples ./examples
-RUN pip install --no-cache-dir ".[fast]"
+RUN pip install --no-cache-dir .
 COPY static ./static
 COPY --from=static /src/static/node_modules ./static/node_modules
 RUN useradd --system --home /app arena && chown -R arena /app

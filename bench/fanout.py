@@ -2,18 +2,23 @@
 
     .venv/bin/python bench/fanout.py [--n 100 1000] [--seconds 10] [--workers 2] [--content-bytes 200]
 
-For each N it measures two servers with the same client code, one after the other:
+For each N it measures two servers with the same client code, in the same run:
 
 - ``arena``: ``python -m server serve`` on a fresh temporary data dir (embedded PostgreSQL and Redis);
 - ``baseline``: bench/baseline_server.py, a bare python-socketio AsyncServer that only broadcasts
   (in-memory rooms, no database, no Redis).
 
-N spectators (light websocket clients in ``--workers`` separate processes, see bench/spectators.py)
-watch one battle; two agents (python-socketio AsyncClients in this process) take turns as fast as the
-server lets them: a turn is submitted as soon as its ``battle:your_turn`` prompt arrives. A battle has
-at most 200 turns, so a measurement chains battles: spectators watch each new battle before its first
-turn, and only the time from a battle's first submission to the last delivery of its events counts.
-Each measurement plays for about ``--seconds`` of such time.
+N spectators per server (light websocket clients in ``--workers`` separate processes, see
+bench/spectators.py) watch one battle; two agents per server (python-socketio AsyncClients in this
+process) take turns as fast as the server lets them: a turn is submitted as soon as its
+``battle:your_turn`` prompt arrives.
+
+The two servers play in alternating slices of ``--slice`` seconds (baseline, arena, baseline, ...)
+until each has played ``--seconds``, so a slow drift of the machine's speed (other tenants, a 2-core
+VM) hits both alike instead of whichever ran second. Between slices a server's battle waits (turn
+deadlines are an hour). A slice counts from its first submission to the last arrival of its events
+at a spectator; the next slice starts only once everything was delivered. A battle has at most 200
+turns, so battles are chained: spectators watch each new battle before its first turn (not counted).
 
 Figures, per server and N:
 
@@ -46,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import psutil
 import socketio
 
 BENCH = Path(__file__).resolve().parent
@@ -99,6 +105,19 @@ class ServerProcess:
                             return
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f} s; see {self.log_path}:\n" + self.log_tail())
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the server process, and by its children (PostgreSQL, Redis)."""
+        try:
+            me = psutil.Process(self.proc.pid)
+            own = sum(me.cpu_times()[:2])
+            deps = 0.0
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    deps += sum(child.cpu_times()[:2])
+            return own, deps
+        except psutil.Error:
+            return 0.0, 0.0
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
@@ -248,6 +267,10 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     acks: list[float] = field(default_factory=list)
     battles: int = 0
+    slices: int = 0
+    cpu_wall: float = 0.0  # seconds of wall time over which CPU was sampled (each slice's play + drain)
+    cpu_own: float = 0.0  # CPU seconds of the server process in that time
+    cpu_deps: float = 0.0  # ... of its child processes (the arena's embedded PostgreSQL and Redis)
     setup: float = 0.0  # seconds spent connecting and watching (not measured)
 
     @property
@@ -271,23 +294,45 @@ def split(n: int, parts: int) -> list[int]:
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
 
-async def play_battle(target: Target, pool: WorkerPool, budget: float, pad: str, res: Result) -> float:
-    """One battle: create, join, let the spectators watch, play until done or out of budget.
+@dataclass
+class Play:
+    """Where one server's play stands between its slices."""
 
-    Returns the measured window (seconds).
-    """
+    battle_id: str | None = None  # None: start a new battle (none yet, or the last one is over)
+    first: tuple[Agent, dict] | None = None  # a new battle's first prompt
+
+
+async def new_battle(target: Target, pool: WorkerPool, play: Play, res: Result) -> None:
+    """Create and join a battle, wait for its first prompt, and let every spectator watch it."""
     a, b = target.agents
-    setup_started = time.monotonic()
     view = await a.call("battle:create", {"topic": "bench", "max_turns": MAX_TURNS,
                                           "turn_duration_ms": TURN_DURATION_MS, "voting_duration_ms": 0})
     await b.call("battle:join", {"room_code": view["room_code"]})
-    battle_id = str(view["id"])
-    agent, prompt = await target.next_prompt(battle_id)
-    await pool.all({"cmd": "watch", "event": "battle:watch", "payload": {"battle_id": battle_id}})
-    await pool.all({"cmd": "arm"})
+    play.battle_id = str(view["id"])
+    play.first = await target.next_prompt(play.battle_id)
+    await pool.all({"cmd": "watch", "group": target.name, "event": "battle:watch",
+                    "payload": {"battle_id": play.battle_id}})
+    res.battles += 1
+
+
+async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float, pad: str, res: Result) -> None:
+    """Play turns for about ``budget`` seconds (or to the end of the battle), then wait for every delivery.
+
+    Counts the time from the slice's first submission to the last arrival of its events.
+    """
+    setup_started = time.monotonic()
+    if play.battle_id is None:
+        await new_battle(target, pool, play, res)
+    await pool.all({"cmd": "arm", "group": target.name})
     res.setup += time.monotonic() - setup_started
 
+    battle_id = play.battle_id
+    if play.first is not None:
+        (agent, prompt), play.first = play.first, None
+    else:  # the prompt that followed the previous slice's last turn
+        agent, prompt = await target.next_prompt(battle_id)
     pending: list[asyncio.Task] = []
+    cpu_before, wall_before = target.server.cpu(), time.monotonic()
     started = time.time()
     deadline = started + budget
     turns = 0
@@ -296,17 +341,23 @@ async def play_battle(target: Target, pool: WorkerPool, budget: float, pad: str,
         content = f"@T{sent:.6f}@ " + pad
         pending.append(asyncio.create_task(agent.turn(battle_id, content, sent)))
         turns += 1
-        if prompt["turn_number"] >= MAX_TURNS or sent >= deadline:
+        if prompt["turn_number"] >= MAX_TURNS:
+            play.battle_id = None
+            break
+        if sent >= deadline:
             break
         agent, prompt = await target.next_prompt(battle_id)
     res.acks.extend(await asyncio.gather(*pending))
 
-    drains = await pool.all({"cmd": "drain", "turns": turns, "quiet": 0.1, "timeout": 60}, timeout=120)
-    last = max(d["last"] for d in drains)
-    window = max(0.0, last - started)
-    res.battles += 1
+    drains = await pool.all({"cmd": "drain", "group": target.name, "turns": turns, "quiet": 0.1, "timeout": 60},
+                            timeout=120)
+    cpu_after = target.server.cpu()
+    res.cpu_wall += time.monotonic() - wall_before
+    res.cpu_own += cpu_after[0] - cpu_before[0]
+    res.cpu_deps += cpu_after[1] - cpu_before[1]
+    res.slices += 1
     res.turns += turns
-    res.window += window
+    res.window += max(0.0, max(d["last"] for d in drains) - started)
     for d in drains:
         for name, count in d["counts"].items():
             if name in COUNTED:
@@ -315,26 +366,40 @@ async def play_battle(target: Target, pool: WorkerPool, budget: float, pad: str,
                 res.other[name] = res.other.get(name, 0) + count
         res.missing += max(0, d["expected_turns"] - d["turns"])
         res.latencies.extend(d["latencies"])
-    return window
 
 
-async def measure(target: Target, n: int, seconds: float, workers: int, pad: str) -> Result:
-    res = Result(target.name, n)
+async def measure(targets: list[Target], n: int, seconds: float, slice_s: float, workers: int,
+                  pad: str) -> list[Result]:
+    """Both servers at N spectators, in alternating slices until each has played ``seconds``."""
+    results = {t.name: Result(t.name, n) for t in targets}
+    plays = {t.name: Play() for t in targets}
     pool = WorkerPool()
     try:
-        t = time.monotonic()
         await pool.start(min(workers, n))
-        await pool.all([{"cmd": "connect", "url": target.server.url.replace("http", "ws", 1), "n": k,
-                         "namespace": "/spectate"} for k in split(n, len(pool.procs))])
-        res.setup += time.monotonic() - t
-        while seconds - res.window > 0.5 or res.battles == 0:
-            await play_battle(target, pool, seconds - res.window, pad, res)
+        for t in targets:
+            started = time.monotonic()
+            await pool.all([{"cmd": "connect", "group": t.name, "url": t.server.url.replace("http", "ws", 1),
+                             "n": k, "namespace": "/spectate"} for k in split(n, len(pool.procs))])
+            results[t.name].setup += time.monotonic() - started
+        min_slice = min(0.5, slice_s / 2)
+        while True:
+            # The server with the least measured time plays next (the baseline first on a tie).
+            todo = [t for t in targets if seconds - results[t.name].window >= min_slice]
+            if not todo:
+                break
+            t = min(todo, key=lambda x: results[x.name].window)
+            r = results[t.name]
+            await play_slice(t, pool, plays[t.name], min(slice_s, seconds - r.window), pad, r)
     finally:
         await pool.close()
-    return res
+    return [results[t.name] for t in targets]
 
 
 # -- output ----------------------------------------------------------------------------------------
+
+
+def pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "?"
 
 
 def row(cells: list[str], widths: list[int]) -> str:
@@ -342,15 +407,16 @@ def row(cells: list[str], widths: list[int]) -> str:
 
 
 def report(results: list[Result], baseline: dict[int, Result]) -> str:
-    head = ["N", "server", "events/s", "turns/s", "p50 ms", "p99 ms", "ack p50 ms", "battles", "window s",
-            "vs baseline"]
+    head = ["N", "server", "events/s", "turns/s", "p50 ms", "p99 ms", "ack p50 ms", "server CPU", "PG+Redis CPU",
+            "window s", "vs baseline"]
     lines = []
     for r in results:
         base = baseline.get(r.n)
         ratio = f"{r.events_per_s / base.events_per_s:.2f}" if base and base is not r and base.events_per_s else ""
         lines.append([str(r.n), r.target, f"{r.events_per_s:,.0f}", f"{r.turns_per_s:,.1f}",
                       f"{percentile(r.latencies, 50):.1f}", f"{percentile(r.latencies, 99):.1f}",
-                      f"{percentile(r.acks, 50):.1f}", str(r.battles), f"{r.window:.1f}", ratio])
+                      f"{percentile(r.acks, 50):.1f}", pct(r.cpu_own, r.cpu_wall),
+                      pct(r.cpu_deps, r.cpu_wall) if r.target == "arena" else "-", f"{r.window:.1f}", ratio])
     widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
     out = [row(head, widths), row(["-" * w for w in widths], widths)]
     out += [row(x, widths) for x in lines]
@@ -393,23 +459,24 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         pad_len = max(0, args.content_bytes - len(f"@T{time.time():.6f}@ "))
         pad = ("lorem ipsum dolor sit amet " * (pad_len // 27 + 1))[:pad_len]
         pids = ", ".join(f"{s.name} pid {s.proc.pid}" for s in servers.values())
-        print(f"fan-out benchmark: N = {' '.join(map(str, args.n))}, ~{args.seconds:g} s of play per server and N, "
+        print(f"fan-out benchmark: N = {' '.join(map(str, args.n))}, ~{args.seconds:g} s of play per server and N "
+              f"in alternating {args.slice:g} s slices, "
               f"{args.workers} spectator processes, {args.content_bytes}-char turns ({pids})", flush=True)
 
         results: list[Result] = []
         baseline: dict[int, Result] = {}
         for n in args.n:
-            for t in targets:
-                r = await measure(t, n, args.seconds, args.workers, pad)
+            for r in await measure(targets, n, args.seconds, args.slice, args.workers, pad):
                 results.append(r)
-                if t.name == "baseline":
+                if r.target == "baseline":
                     baseline[n] = r
                 notes = []
                 if r.missing:
                     notes.append(f"{r.missing} battle:turn deliveries MISSING")
                 if r.other:
                     notes.append("also delivered, not counted: " + ", ".join(f"{k} {v}" for k, v in r.other.items()))
-                print(f"  N={n} {t.name}: {r.turns} turns in {r.battles} battle(s), {r.events:,} events in "
+                print(f"  N={n} {r.target}: {r.turns} turns in {r.slices} slices, {r.battles} battle(s); "
+                      f"{r.events:,} events in "
                       f"{r.window:.2f} s (setup {r.setup:.1f} s, not counted){'; ' if notes else ''}"
                       + "; ".join(notes), flush=True)
 
@@ -420,6 +487,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
               "(2 room events per turn on both servers).")
         print("p50/p99: turn submission -> battle:turn arrival at a spectator; ack p50: submission -> ack at the "
               "agent.")
+        print("server CPU: the server process's CPU time / wall time during play (100% = one core); PG+Redis CPU: "
+              "the arena's embedded PostgreSQL and Redis processes, same measure.")
         print("vs baseline: arena events/s / baseline events/s at the same N (target: >= 0.90 at N = 1000).")
         print("Each arena turn also runs a PostgreSQL transaction (lock, insert the turn, two room events with "
               "their seq, update the battle, read the transcript for the next prompt) and Redis round trips "
@@ -436,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Battle event fan-out to spectators: arena vs bare python-socketio")
     parser.add_argument("--n", type=int, nargs="+", default=[100, 1000], help="spectator counts (default 100 1000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured play time per server and N")
+    parser.add_argument("--slice", type=float, default=2.0,
+                        help="seconds of play before switching to the other server (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="spectator processes (default 2)")
     parser.add_argument("--content-bytes", type=int, default=200, help="length of each turn's content")
     parser.add_argument("--targets", nargs="+", choices=["baseline", "arena"], default=["baseline", "arena"],

@@ -5,15 +5,17 @@ websocket that speaks just enough Engine.IO v4 / Socket.IO v5 text protocol (ope
 ping/pong, emit with ack, events) to watch a battle: a python-socketio AsyncClient per spectator
 costs far more CPU, and on a small machine the clients would be measured instead of the server.
 
-Commands, one JSON object per line on stdin; each gets one JSON line on stdout:
+Commands, one JSON object per line on stdin; each gets one JSON line on stdout. Spectators belong to
+a named group (one per server under test), so one worker can hold spectators of both servers:
 
-- ``{"cmd": "connect", "url": ..., "n": ..., "namespace": "/spectate"}``: open n spectators.
-- ``{"cmd": "watch", "event": "battle:watch", "payload": {...}}``: every spectator emits it and
-  waits for its ack (``{"ok": true, ...}``).
-- ``{"cmd": "arm"}``: forget what was counted so far.
-- ``{"cmd": "drain", "turns": T, "quiet": s, "timeout": s}``: wait until every spectator has T
-  ``battle:turn`` events since ``arm`` (and then ``quiet`` seconds without a counted event, or the
-  timeout), then report counts, the first/last arrival of a counted event and the latencies.
+- ``{"cmd": "connect", "group": g, "url": ..., "n": ..., "namespace": "/spectate"}``: open n spectators.
+- ``{"cmd": "watch", "group": g, "event": "battle:watch", "payload": {...}}``: every spectator of the
+  group emits it and waits for its ack (``{"ok": true, ...}``).
+- ``{"cmd": "arm", "group": g}``: forget what the group counted so far.
+- ``{"cmd": "drain", "group": g, "turns": T, "quiet": s, "timeout": s}``: wait until every spectator
+  of the group has T ``battle:turn`` events since ``arm`` (then ``quiet`` seconds without a counted
+  event, or the timeout), then report counts, the first/last arrival of a counted event and the
+  latencies.
 - ``{"cmd": "close"}``: close every socket and exit.
 
 Latency: a turn's content starts with ``@T<unix time of submission>@`` (client and server on one
@@ -144,26 +146,35 @@ class Spectator:
             self.reader.cancel()
 
 
-class Worker:
+class Group:
+    """The spectators of one server, with their shared counters."""
+
     def __init__(self) -> None:
         self.stats = Stats()
-        self.session: aiohttp.ClientSession | None = None
         self.spectators: list[Spectator] = []
 
-    async def connect(self, url: str, n: int, namespace: str) -> dict:
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True))
+
+class Worker:
+    def __init__(self) -> None:
+        self.session: aiohttp.ClientSession | None = None
+        self.groups: dict[str, Group] = {}
+
+    async def connect(self, group: str, url: str, n: int, namespace: str) -> dict:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True))
+        g = self.groups.setdefault(group, Group())
         sem = asyncio.Semaphore(50)
 
         async def one() -> Spectator:
-            s = Spectator(self.stats, namespace)
+            s = Spectator(g.stats, namespace)
             async with sem:
                 await s.connect(self.session, url)
             return s
 
-        self.spectators = list(await asyncio.gather(*(one() for _ in range(n))))
-        return {"ok": True, "connected": len(self.spectators)}
+        g.spectators += await asyncio.gather(*(one() for _ in range(n)))
+        return {"ok": True, "connected": len(g.spectators)}
 
-    async def watch(self, event: str, payload: object) -> dict:
+    async def watch(self, group: str, event: str, payload: object) -> dict:
         sem = asyncio.Semaphore(100)
 
         async def one(s: Spectator) -> bool:
@@ -171,12 +182,13 @@ class Worker:
                 ack = await s.emit_ack(event, payload)
             return isinstance(ack, dict) and ack.get("ok") is True
 
-        oks = await asyncio.gather(*(one(s) for s in self.spectators))
+        oks = await asyncio.gather(*(one(s) for s in self.groups[group].spectators))
         return {"ok": all(oks), "failed": oks.count(False)}
 
-    async def drain(self, turns: int, quiet: float, timeout: float) -> dict:
-        st = self.stats
-        want = turns * len(self.spectators)
+    async def drain(self, group: str, turns: int, quiet: float, timeout: float) -> dict:
+        g = self.groups[group]
+        st = g.stats
+        want = turns * len(g.spectators)
         end = time.monotonic() + timeout
         while st.turns < want and time.monotonic() < end:
             st.changed.clear()
@@ -195,7 +207,8 @@ class Worker:
                 "latencies": [round(x, 3) for x in st.latencies]}
 
     async def close(self) -> dict:
-        await asyncio.gather(*(s.close() for s in self.spectators), return_exceptions=True)
+        spectators = [s for g in self.groups.values() for s in g.spectators]
+        await asyncio.gather(*(s.close() for s in spectators), return_exceptions=True)
         if self.session is not None:
             await self.session.close()
         return {"ok": True}
@@ -220,14 +233,15 @@ async def main() -> None:
         try:
             match cmd["cmd"]:
                 case "connect":
-                    reply(await worker.connect(cmd["url"], cmd["n"], cmd.get("namespace", "/spectate")))
+                    reply(await worker.connect(cmd["group"], cmd["url"], cmd["n"], cmd.get("namespace", "/spectate")))
                 case "watch":
-                    reply(await worker.watch(cmd["event"], cmd["payload"]))
+                    reply(await worker.watch(cmd["group"], cmd["event"], cmd["payload"]))
                 case "arm":
-                    worker.stats.reset()
+                    worker.groups[cmd["group"]].stats.reset()
                     reply({"ok": True})
                 case "drain":
-                    reply(await worker.drain(cmd["turns"], cmd.get("quiet", 0.1), cmd.get("timeout", 30)))
+                    reply(await worker.drain(cmd["group"], cmd["turns"], cmd.get("quiet", 0.1),
+                                             cmd.get("timeout", 30)))
                 case "close":
                     reply(await worker.close())
                     return
