@@ -136,3 +136,20 @@ async def eventually(check, timeout: float = 5.0, interval: float = 0.05) -> Any
         if loop.time() > deadline:
             raise AssertionError(f"condition not met in {timeout} s")
         await asyncio.sleep(interval)
+
+
+async def wait_until_ready(url: str, proc, log_path, timeout: float = 60) -> None:
+    """Poll ``url``/readyz until 200, failing with the server's log if it exits or takes too long."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                async with http.get(url + "/readyz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("server not ready:\n" + log_path.read_text())
+            await asyncio.sleep(0.1)

@@ -16,6 +16,7 @@ import asyncpg
 import socketio
 
 from server.embedded import free_port
+from tests.support import wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,17 +35,7 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     async def ready(self) -> None:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                assert self.proc.poll() is None, self.log.read_text()
-                try:
-                    async with http.get(self.url + "/readyz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("not ready: " + self.log.read_text())
+        await wait_until_ready(self.url, self.proc, self.log)
 
 
 class Bot:

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from server.embedded import free_port
+from tests.support import wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,19 +40,7 @@ class Serve:
         return f"http://127.0.0.1:{self.port}"
 
     async def wait_ready(self, timeout: float = 60) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert self.proc.poll() is None, self.log.read_text()
-                try:
-                    async with http.get(self.url + "/readyz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError("server not ready:\n" + self.log.read_text())
-                await asyncio.sleep(0.1)
+        await wait_until_ready(self.url, self.proc, self.log, timeout)
 
     def service_pids(self) -> list[int]:
         """The embedded postgres (postmaster) and redis processes: direct children of the server."""
