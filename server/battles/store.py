@@ -181,7 +181,7 @@ RETURNING *
 
 PARTICIPANTS = """
 SELECT p.battle_id, p.agent_id, p.team_id, p.position, p.seat, p.is_active, p.forfeited, p.overage_left_ms,
-       p.grace_until, a.name, a.display_name, a.owner_id, r.rating
+       p.grace_until, a.name, a.display_name, a.owner_id, coalesce(r.rating, 1500) AS rating
 FROM battle_participants p
 JOIN agents a ON a.id = p.agent_id
 LEFT JOIN agent_ratings r ON r.agent_id = p.agent_id
