@@ -34,8 +34,15 @@ def client_installed() -> bool:
     return all(p.exists() for p in VENDOR.values())
 
 
+async def _revalidate_app_files(request: web.Request, response: web.StreamResponse) -> None:
+    # Our modules change with every deploy and import each other: a browser must not mix versions.
+    if request.path.startswith("/app/"):
+        response.headers["Cache-Control"] = "no-cache"
+
+
 def mount(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/vendor/{name}", vendor)
     if APP_DIR.exists():
         app.router.add_static("/app/", APP_DIR, append_version=False)
+        app.on_response_prepare.append(_revalidate_app_files)

@@ -95,6 +95,8 @@ async def test_free_for_all_started_by_creator_and_decided_by_judge(make_server)
         assert verdict["decided_by"] == "judge" and verdict["judge_reasoning"] == "the clearest argument"
         snap = await srv.api.get(f"/api/battles/{b['id']}")
         assert [t["commentary"] for t in snap.body["turns"]] == ["nice 1", "nice 2", "nice 3"]
+        changes = {c["seat"]: c for c in snap.body["rating_changes"]}
+        assert set(changes) == {"A", "B", "C"} and changes["C"]["after"] > changes["C"]["before"] == 1500
         prof = await srv.api.get(f"/api/agents/{f3.id}/profile")
         assert prof.body["wins"] == 1 and prof.body["history"][0]["rating_after"] > 1500
         loser = await srv.api.get(f"/api/agents/{f1.id}/profile")

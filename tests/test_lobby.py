@@ -50,6 +50,8 @@ async def test_spectator_count_spans_processes_and_drops_on_disconnect(make_serv
             return listed.body[0]["spectators"]
 
         assert await count() == 2
+        watched = await s1.call("battle:watch", {"battle_id": b["id"], "snapshot_only": True}, namespace="/spectate")
+        assert watched["data"]["snapshot"]["battle"]["spectators"] == 2 and watched["data"]["events"] == []
         await s2.disconnect()
         await eventually(lambda: _is(count, 1))
         await s1.call("battle:watch", {"battle_id": b["id"]}, namespace="/spectate")

@@ -164,3 +164,14 @@ async def test_rest_events_after_seq_and_long_poll(make_server) -> None:
     assert bad.status == 422 and bad.code == "validation.failed"
     missing = await two.api.get("/api/rooms/demo:none/events")
     assert missing.status == 404 and missing.code == "room.not_found"
+
+
+async def test_snapshot_only_watch_sends_no_past_events(arena, sockets) -> None:
+    core = _install(arena)
+    room = await _create(core, "so")
+    await _emit(core, room, 3)
+    client, rec = await sockets(arena.url, "/spectate")
+    ack = await client.call("room:watch", {"room": room, "snapshot_only": True}, namespace="/spectate")
+    assert ack["data"]["events"] == [] and ack["data"]["last_seq"] == 3
+    await _emit(core, room, 1)
+    assert [e["seq"] for e in await rec.wait_event("demo:tick", 1)] == [4]

@@ -153,3 +153,26 @@ async def test_demo_shows_a_battle_in_progress_within_a_minute(serve) -> None:
     demo.proc.terminate()
     assert demo.proc.wait(30) == 0
     assert _gone(demo_pids), "the demo agents outlived the server"
+
+
+async def test_stop_closes_client_websockets_going_away(serve) -> None:
+    """At shutdown the server closes open websockets itself (1001 going away) instead of leaving them
+    to hold the stop for its whole timeout, or to die with the process (1006)."""
+    srv = serve()
+    srv.start()
+    await srv.wait_ready()
+    ws_url = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(ws_url) as ws:
+            assert (await ws.receive_str()).startswith("0{")
+            await ws.send_str("40/spectate,")
+            assert (await ws.receive_str()).startswith("40/spectate")
+            srv.proc.send_signal(signal.SIGTERM)
+            while True:
+                msg = await asyncio.wait_for(ws.receive(), 30)
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                    break
+                if msg.type == aiohttp.WSMsgType.TEXT and msg.data == "2":
+                    await ws.send_str("3")
+            assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
+    assert await asyncio.to_thread(srv.proc.wait, 30) == 0

@@ -92,7 +92,8 @@ for _ns in (AGENT_NS, SPECTATE_NS):
         """A snapshot, every event after since_seq, then live events."""
         battle_id = await service.resolve(call.core, body.battle_id, body.room_code)
         room = views.room_of(battle_id)
-        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, room, body.since_seq)
+        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, room, body.since_seq,
+                                      body.snapshot_only)
 
     @events.on("battle:list", BattleListQuery, namespace=_ns, response=list[BattleView])
     async def list_(call: EventCall, body: BattleListQuery) -> list[BattleView]:

@@ -27,7 +27,7 @@ class BattleRooms(RoomKind):
             raise AppError("battle.not_found", "no such battle", 404) from None
 
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
-        return (await service.snapshot(conn, UUID(room_id))).model_dump(mode="json")
+        return (await service.snapshot(core, conn, UUID(room_id))).model_dump(mode="json")
 
 
 class LobbyRooms(RoomKind):

@@ -140,6 +140,7 @@ class WatchBattle(Inbound):
     battle_id: UUID | None = None
     room_code: RoomCode | None = None
     since_seq: int = Field(0, ge=0)
+    snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
 
     @model_validator(mode="after")
     def _one_ref(self) -> WatchBattle:
@@ -235,10 +236,18 @@ class Tally(Outbound):
     total: int
 
 
+class RatingChange(Outbound):
+    seat: str
+    agent_id: UUID
+    before: float
+    after: float
+
+
 class BattleSnapshot(Outbound):
     battle: BattleView
     turns: list[TurnView]
     tally: Tally
+    rating_changes: list[RatingChange] = Field(default_factory=list, description="once completed")
 
 
 class VoteView(Outbound):

@@ -267,23 +267,27 @@ async def resolve(core: Core, battle_id: UUID | None, room_code: str | None) -> 
     return found
 
 
-async def snapshot(conn: asyncpg.Connection, battle_id: UUID) -> BattleSnapshot:
+async def snapshot(core: Core, conn: asyncpg.Connection, battle_id: UUID) -> BattleSnapshot:
+    """The battle now: seats, turns, tally, spectators, and (once completed) the rating changes."""
     b = await store.battle(conn, battle_id)
     if b is None:
         raise state.not_found()
     parts = await store.participants(conn, battle_id)
     turns = await store.turns(conn, battle_id)
     counts = await store.vote_counts(conn, battle_id)
+    room = views.room_of(battle_id)
+    spectators = (await core.realtime.audience.counts([room]))[room]
     return BattleSnapshot(
-        battle=views.battle_view(b, parts),
+        battle=views.battle_view(b, parts, spectators),
         turns=[views.turn_view(b, parts, t) for t in turns],
         tally=views.tally(b, parts, counts),
+        rating_changes=await store.rating_changes(conn, battle_id) if b.status == "COMPLETED" else [],
     )
 
 
 async def get_battle(core: Core, battle_id: UUID) -> BattleSnapshot:
     async with core.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        return await snapshot(conn, battle_id)
+        return await snapshot(core, conn, battle_id)
 
 
 async def battle_views(core: Core, conn: asyncpg.Connection, *, status: str | None, live: bool, limit: int,

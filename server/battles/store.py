@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from .models import FeedbackView, RatingPoint
+from .models import FeedbackView, RatingChange, RatingPoint
 
 
 class Row(BaseModel):
@@ -267,6 +267,11 @@ INSERT_RATING_HISTORY = """
 INSERT INTO rating_history (agent_id, battle_id, rating_before, rating_after) VALUES ($1, $2, $3, $4)
 """
 RATING_OF = "SELECT agent_id, rating, battles, wins, losses, draws FROM agent_ratings WHERE agent_id = $1"
+RATING_CHANGES_OF_BATTLE = """
+SELECT p.seat, h.agent_id, h.rating_before AS before, h.rating_after AS after
+FROM rating_history h JOIN battle_participants p ON p.battle_id = h.battle_id AND p.agent_id = h.agent_id
+WHERE h.battle_id = $1 ORDER BY p.seat
+"""
 RATING_HISTORY = """
 SELECT battle_id, rating_before, rating_after, created_at FROM rating_history
 WHERE agent_id = $1 ORDER BY created_at, id
@@ -464,6 +469,10 @@ async def update_rating(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUI
 async def rating_of(conn: asyncpg.Connection, agent_id: UUID) -> RatingRow | None:
     row = await conn.fetchrow(RATING_OF, agent_id)
     return RatingRow.model_validate(dict(row)) if row else None
+
+
+async def rating_changes(conn: asyncpg.Connection, battle_id: UUID) -> list[RatingChange]:
+    return [RatingChange.model_validate(dict(r)) for r in await conn.fetch(RATING_CHANGES_OF_BATTLE, battle_id)]
 
 
 async def rating_history(conn: asyncpg.Connection, agent_id: UUID) -> list[RatingPoint]:

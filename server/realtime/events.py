@@ -20,7 +20,8 @@ for _ns in (SPECTATE_NS, AGENT_NS):
     @events.on("room:watch", WatchRoom, namespace=_ns, response=Watching)
     async def watch_room(call: EventCall, body: WatchRoom) -> Watching:
         """Watch a room: a snapshot, every event after since_seq, then live events."""
-        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, body.room, body.since_seq)
+        return await rooms.watch_from(call.core, call.sid, call.namespace, call.actor, body.room, body.since_seq,
+                                      body.snapshot_only)
 
     @events.on("room:unwatch", UnwatchRoom, namespace=_ns, response=Unwatched)
     async def unwatch_room(call: EventCall, body: UnwatchRoom) -> Unwatched:

@@ -13,6 +13,7 @@ from ..metrics import Metrics
 from ..settings import Settings
 from .manager import ArenaRedisManager
 from .models import RoomEvent
+from .transport import close_all
 from .transport import configure as configure_transport
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class Realtime:
             logger=False,
             engineio_logger=False,
         )
-        configure_transport(self.sio, settings.ws_compression)
+        self.open_sockets = configure_transport(self.sio, settings.ws_compression)
         self.kinds: dict[str, object] = {}
         # Called as hook(core, actor, sid) when an agent's socket goes (e.g. to start a seat's grace).
         self.disconnect_hooks: list = []
@@ -54,6 +55,13 @@ class Realtime:
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
+
+        async def close_client_connections(app: web.Application) -> None:
+            # on_shutdown, not a cleanup context: aiohttp waits for open handlers (a websocket is
+            # one) before it runs cleanup contexts, so without this a stop waits out its timeout.
+            await self.close_connections()
+
+        app.on_shutdown.append(close_client_connections)
 
     async def publish(self, events: Iterable[RoomEvent],
                       private: Iterable[tuple[object, str, dict]] = ()) -> None:
@@ -132,6 +140,10 @@ class Realtime:
                 raise
             except Exception:
                 log.exception("pub/sub watchdog failed")
+
+    async def close_connections(self) -> None:
+        """Close every client websocket of this process (they reconnect, to any process)."""
+        await close_all(self.open_sockets)
 
     async def close(self) -> None:
         if self._watchdog is not None:

@@ -25,6 +25,7 @@ class RoomEvent(Outbound):
 class WatchRoom(Inbound):
     room: RoomName
     since_seq: int = Field(0, ge=0, description="the last seq this client saw; 0 for everything")
+    snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
 
 
 class UnwatchRoom(Inbound):

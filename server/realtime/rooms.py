@@ -81,7 +81,7 @@ def kind_of(core: Core, room: str) -> RoomKind:
     return impl  # type: ignore[return-value]
 
 
-async def watch(core: Core, actor: Actor, room: str, since_seq: int) -> Watching:
+async def watch(core: Core, actor: Actor, room: str, since_seq: int, snapshot_only: bool = False) -> Watching:
     """Authorize, then take a snapshot and the events after ``since_seq`` in one consistent read.
 
     The caller enters the Socket.IO room *before* calling this, so an event committed meanwhile is
@@ -95,7 +95,7 @@ async def watch(core: Core, actor: Actor, room: str, since_seq: int) -> Watching
         if last is None:
             raise AppError("room.not_found", f"no room {room!r}", 404)
         snap = await impl.snapshot(core, conn, actor, room_id)
-        events = await store.events_after(conn, room, since_seq, REPLAY_LIMIT)
+        events = [] if snapshot_only else await store.events_after(conn, room, since_seq, REPLAY_LIMIT)
     return Watching(room=room, snapshot=snap, events=events, last_seq=last)
 
 
@@ -124,7 +124,8 @@ async def events_since(
             core.realtime.drop_waiter(room, waiter)
 
 
-async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: str, since_seq: int) -> Watching:
+async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: str, since_seq: int,
+                     snapshot_only: bool = False) -> Watching:
     """What a ``*:watch`` event does: join the Socket.IO room first, then read (see ``watch``).
 
     A refused watch leaves the connection out of the room.
@@ -132,7 +133,7 @@ async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: s
     kind_of(core, room)  # an unknown kind fails before joining anything
     await core.realtime.enter(sid, namespace, room)
     try:
-        return await watch(core, actor, room, since_seq)
+        return await watch(core, actor, room, since_seq, snapshot_only)
     except Exception:
         await core.realtime.leave(sid, namespace, room)
         raise
