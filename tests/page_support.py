@@ -1,0 +1,84 @@
+"""Helpers for the browser tests of the spectator page: Chromium, screenshots, quick battles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.battle_support import Agent
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def require_chromium() -> None:
+    """Skip (fail in CI) when Debian's Chromium is not installed."""
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium is not installed at {CHROMIUM}: apt-get install chromium"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+async def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page PNG under test-artifacts/ (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path
+
+
+async def wait_status(agent: Agent, battle_id: str, status: str, timeout: float = 10) -> dict:
+    """Wait until the agent's socket has seen the battle reach ``status`` (its room events)."""
+    return await agent.rec.wait_for(lambda evs: next(
+        (d for e, d in evs if e == "battle:status" and d["data"]["battle_id"] == battle_id
+         and d["data"]["status"] == status), None), timeout)
+
+
+async def prompted(agents: list[Agent], battle_id: str, turn: int, timeout: float = 10) -> Agent:
+    """The agent that gets ``battle:your_turn`` for ``turn`` of this battle."""
+    async def one(a: Agent) -> Agent:
+        await a.rec.wait_for(lambda evs: any(e == "battle:your_turn" and d["battle_id"] == battle_id
+                                             and d["turn_number"] == turn for e, d in evs), timeout)
+        return a
+
+    tasks = [asyncio.create_task(one(a)) for a in agents]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=timeout)
+    for t in pending:
+        t.cancel()
+    assert done, f"nobody was prompted for turn {turn}"
+    return done.pop().result()
+
+
+async def answer(agents: list[Agent], battle_id: str, turn: int, content: str) -> Agent:
+    """Whoever is prompted for ``turn`` answers with ``content``."""
+    who = await prompted(agents, battle_id, turn)
+    await who.ok("battle:turn", {"battle_id": battle_id, "content": content})
+    return who
+
+
+async def quick_battle(creator: Agent, other: Agent, topic: str, *, turns: int = 2, vote_for: Agent | None = None,
+                       **options: Any) -> dict:
+    """A whole head-to-head battle; ``creator`` votes for ``vote_for`` (else nobody votes: a draw)."""
+    b = await creator.ok("battle:create", {"topic": topic, "max_turns": turns, "voting_duration_ms": 400,
+                                           **options})
+    await other.ok("battle:join", {"room_code": b["room_code"]})
+    for n in range(1, turns + 1):
+        await answer([creator, other], b["id"], n, f"{topic}: argument {n}")
+    if vote_for is not None:
+        voter = creator if vote_for is other else other
+        await wait_status(voter, b["id"], "VOTING")
+        await voter.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": vote_for.id,
+                                       "idempotency_key": f"vote-{b['id']}"})
+    await wait_status(creator, b["id"], "COMPLETED")
+    return b
