@@ -13,7 +13,6 @@ re-sends a pending ``battle:your_turn`` after a reconnect, so handlers simply an
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from pathlib import Path
@@ -81,7 +80,3 @@ class ArenaAgent:
 
     async def wait(self) -> None:
         await self.sio.wait()
-
-
-async def sleep_forever() -> None:
-    await asyncio.Event().wait()

@@ -30,10 +30,6 @@ async def vendor(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
 
-def client_installed() -> bool:
-    return all(p.exists() for p in VENDOR.values())
-
-
 async def _revalidate_app_files(request: web.Request, response: web.StreamResponse) -> None:
     # Our modules change with every deploy and import each other: a browser must not mix versions.
     if request.path.startswith("/app/"):

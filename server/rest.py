@@ -32,10 +32,6 @@ class Call:
     path: dict[str, str]
     query: BaseModel | None
 
-    @property
-    def ip(self) -> str | None:
-        return client_ip(self.request)
-
 
 def client_ip(request: web.Request) -> str | None:
     return request.remote

@@ -55,13 +55,6 @@ class UserView(Outbound):
     updated_at: datetime
 
 
-class PublicUserView(Outbound):
-    id: UUID
-    username: str
-    full_name: str | None
-    avatar_url: str | None
-
-
 class SessionIssued(Outbound):
     token: str = Field(description="send as 'Authorization: Bearer <token>' or Socket.IO auth {token}")
     session_id: UUID

@@ -14,7 +14,6 @@ from ..wire import Inbound, Outbound
 Status = Literal["LOBBY", "STARTING", "IN_PROGRESS", "VOTING", "JUDGING", "COMPLETED", "CANCELLED"]
 Mode = Literal["HEAD_TO_HEAD", "TEAM", "FREE_FOR_ALL"]
 Role = Literal["fighter", "judge", "commentator"]
-LIVE_STATUSES = ("LOBBY", "STARTING", "IN_PROGRESS", "VOTING", "JUDGING")
 TEAMS = ("red", "blue")
 
 RoomCode = Annotated[str, StringConstraints(min_length=4, max_length=10, pattern=r"^[A-Za-z0-9]+$")]
@@ -147,11 +146,6 @@ class WatchBattle(Inbound):
         if (self.battle_id is None) == (self.room_code is None):
             raise ValueError("give exactly one of battle_id or room_code")
         return self
-
-
-class JoinBody(Inbound):
-    role: Role = "fighter"
-    team_id: Literal["red", "blue"] | None = None
 
 
 class BattleListQuery(Inbound):

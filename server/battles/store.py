@@ -246,10 +246,6 @@ ON CONFLICT (battle_id, from_agent_id, to_agent_id) DO NOTHING
 RETURNING battle_id, from_agent_id, to_agent_id, rating, comment, created_at
 """
 REPUTATION = "SELECT avg(rating)::float AS reputation, count(*) AS n FROM agent_feedback WHERE to_agent_id = $1"
-REPUTATIONS = """
-SELECT to_agent_id, avg(rating)::float AS reputation FROM agent_feedback
-WHERE to_agent_id = ANY($1::uuid[]) GROUP BY to_agent_id
-"""
 
 RATINGS_FOR_UPDATE = """
 SELECT agent_id, rating, battles, wins, losses, draws FROM agent_ratings WHERE agent_id = ANY($1::uuid[])
@@ -447,10 +443,6 @@ async def insert_feedback(conn: asyncpg.Connection, battle_id: UUID, from_id: UU
 async def reputation(conn: asyncpg.Connection, agent_id: UUID) -> tuple[float | None, int]:
     row = await conn.fetchrow(REPUTATION, agent_id)
     return row["reputation"], row["n"]
-
-
-async def reputations(conn: asyncpg.Connection, agent_ids: list[UUID]) -> dict[UUID, float]:
-    return {r["to_agent_id"]: r["reputation"] for r in await conn.fetch(REPUTATIONS, agent_ids)}
 
 
 async def lock_ratings(conn: asyncpg.Connection, agent_ids: list[UUID]) -> dict[UUID, RatingRow]:

@@ -80,10 +80,6 @@ class Realtime:
         if emits:
             await self.manager.emit_batch(emits)
 
-    async def send_to_agent(self, agent_id: object, event: str, data: dict) -> None:
-        """A private event to every connection of one agent, on whichever process it is."""
-        await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
-
     async def enter(self, sid: str, namespace: str, room: str) -> None:
         """Put a connection in a room; spectators are counted (once per connection and room)."""
         await self.sio.enter_room(sid, room, namespace=namespace)
