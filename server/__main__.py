@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
+import socket
 import sys
 from pathlib import Path
 
-from . import logs
+from pydantic import ValidationError
+
+from . import startup
 from .settings import Settings
+from .startup import StartupError
 
 log = logging.getLogger("server")
+
+SETTINGS_NOTE = (
+    "Every other setting is an environment variable (DATABASE_URL, REDIS_URL, SECRET_KEY, LOG_LEVEL, ...); "
+    "the Configuration section of the README lists them all. Options override their variable."
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -27,24 +37,73 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _fail(lines: list[str], exc: BaseException, code: int = 1) -> int:
+    """Print ``error: <line>`` to stderr (plain even with LOG_FORMAT=json); the traceback is DEBUG only."""
+    log.debug("%s", lines[0], exc_info=exc)
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr, flush=True)
+    return code
+
+
+def _configured(args: argparse.Namespace) -> Settings | int:
+    """Settings with logging set up, or the exit code after saying what is wrong with them."""
+    try:
+        settings = _settings(args)
+        startup.configure_logging(settings)
+    except ValidationError as exc:
+        return _fail(startup.settings_errors(exc), exc, code=2)  # 2, as argparse for a bad option
+    except StartupError as exc:
+        return _fail([str(exc)], exc, code=2)
+    return settings
+
+
 def serve(args: argparse.Namespace) -> int:
+    settings = _configured(args)
+    if isinstance(settings, int):
+        return settings
+    # Until run_app installs its own handlers, SIGTERM stops us as quietly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        socks = startup.preflight(settings)
+    except StartupError as exc:
+        return _fail([str(exc)], exc)
+    except KeyboardInterrupt:
+        return 0
+    try:
+        return _run(settings, socks)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _run(settings: Settings, socks: list[socket.socket]) -> int:
     from aiohttp import web
 
     from .app import create_app
 
-    settings = _settings(args)
-    logs.configure(settings.log_format, settings.log_level)
     try:
         import uvloop  # optional: 10-50% more fan-out throughput
 
         uvloop.install()
     except ImportError:
         pass
-    app = create_app(settings)
-    log.info("arena starting on http://%s:%s", settings.host, settings.port)
-    # run_app handles SIGINT and SIGTERM: cleanup contexts then stop the embedded services.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
-                shutdown_timeout=10)
+    started = False
+
+    async def mark_started(_app: web.Application) -> None:
+        nonlocal started
+        started = True  # on_startup runs after every cleanup context: start-up is over
+
+    host, port = socks[0].getsockname()[:2]
+    try:
+        app = create_app(settings)
+        app.on_startup.append(mark_started)
+        log.info("arena starting on http://%s:%s", f"[{host}]" if ":" in host else host, port)
+        # run_app handles SIGINT and SIGTERM: cleanup contexts then stop the embedded services.
+        web.run_app(app, sock=socks, print=None, access_log=None, shutdown_timeout=10)
+    except KeyboardInterrupt:  # before run_app's own handlers were in place
+        return 0
+    except Exception as exc:
+        return _fail(startup.explain(exc, settings, "start-up" if not started else "shutdown"), exc)
     log.info("arena stopped")
     return 0
 
@@ -52,11 +111,13 @@ def serve(args: argparse.Namespace) -> int:
 def migrate_cmd(args: argparse.Namespace) -> int:
     from . import embedded, migrate
 
-    settings = _settings(args)
-    logs.configure(settings.log_format, settings.log_level)
+    settings = _configured(args)
+    if isinstance(settings, int):
+        return settings
 
     async def run() -> list[int]:
         if settings.database_url:
+            await startup.probe_database(settings.database_url)
             return await migrate.migrate_url(settings.database_url)
         lock = embedded.DataDirLock(settings.data_dir)
         lock.acquire()
@@ -69,27 +130,52 @@ def migrate_cmd(args: argparse.Namespace) -> int:
 
     try:
         applied = asyncio.run(run())
-    except (migrate.MigrationError, embedded.EmbeddedError) as exc:
-        log.error("%s", exc)
-        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _fail(startup.explain(exc, settings, "migration"), exc)
     print(f"applied: {applied}" if applied else "nothing to apply")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="arena", description="Agent Arena server")
+def _help(text: str, name: str, shown: str | None = None, env: str | None = None) -> str:
+    """``text (default: X; env NAME)`` with X read from Settings, so --help never drifts from it."""
+    default = Settings.model_fields[name].default
+    return f"{text} (default: {shown or default}; env {env or name.upper()})"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arena", description="Agent Arena server", epilog=SETTINGS_NOTE)
     sub = parser.add_subparsers(dest="command", required=True)
-    p_serve = sub.add_parser("serve", help="run the server (embedded PostgreSQL/Redis without URLs)")
-    p_serve.add_argument("--host")
-    p_serve.add_argument("--port", type=int)
-    p_serve.add_argument("--data-dir", type=Path, dest="data_dir")
-    p_serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
-    p_serve.add_argument("--demo", action="store_true", help="also run the example agents")
+    p_serve = sub.add_parser(
+        "serve",
+        help="run the server (embedded PostgreSQL/Redis without URLs)",
+        description="Run the Agent Arena server. Without DATABASE_URL / REDIS_URL it starts an embedded "
+        "PostgreSQL / Redis under the data directory. " + SETTINGS_NOTE,
+    )
+    p_serve.add_argument("--host", help=_help("address to listen on", "host"))
+    p_serve.add_argument("--port", type=int, help=_help("port to listen on", "port"))
+    p_serve.add_argument("--data-dir", type=Path, dest="data_dir",
+                         help=_help("where the embedded PostgreSQL and Redis keep their data", "data_dir"))
+    migrate_default = "apply them" if Settings.model_fields["migrate_on_start"].default else "do not"
+    p_serve.add_argument("--no-migrate", action="store_true",
+                         help=_help("do not apply migrations at start", "migrate_on_start", migrate_default,
+                                    "MIGRATE_ON_START=false"))
+    demo_default = "on" if Settings.model_fields["demo"].default else "off"
+    p_serve.add_argument("--demo", action="store_true",
+                         help=_help("also run the example agents", "demo", demo_default, "DEMO=true"))
     p_serve.set_defaults(func=serve)
-    p_mig = sub.add_parser("migrate", help="apply sql/NNNN_*.sql migrations and exit")
-    p_mig.add_argument("--data-dir", type=Path, dest="data_dir")
+    p_mig = sub.add_parser("migrate", help="apply sql/NNNN_*.sql migrations and exit",
+                           description="Apply sql/NNNN_*.sql migrations to DATABASE_URL (or the embedded "
+                           "PostgreSQL in the data directory) and exit. " + SETTINGS_NOTE)
+    p_mig.add_argument("--data-dir", type=Path, dest="data_dir",
+                       help=_help("where the embedded PostgreSQL keeps its data", "data_dir"))
     p_mig.set_defaults(func=migrate_cmd)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     return args.func(args)
 
 
