@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
-from . import db, demo, embedded, health, migrate, openapi, pages, rest
+from . import db, demo, embedded, health, http_errors, migrate, openapi, pages, rest
 from .auth import routes as auth_routes
+from .auth import sessions as auth_sessions
 from .battles import events as battle_events
 from .battles import routes as battle_routes
 from .battles import service as battle_service
 from .battles.kind import BattleRooms, LobbyRooms
 from .battles.sweep import sweep_battles
-from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, Core
+from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, SUPERVISOR, Core
 from .metrics import Metrics
 from .ratelimit import RateLimiter
-from .realtime import connections
+from .realtime import connections, handlers
 from .realtime import events as room_events
 from .realtime import routes as room_routes
 from .realtime.audience import Audience
 from .realtime.hub import Realtime
+from .redis_client import open_redis
 from .redis_keys import RedisKeys
 from .settings import Settings
+from .supervise import Supervisor
 from .sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -69,14 +72,18 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Applic
     openapi.mount(app, ROUTE_TABLES)
     for table in EVENT_TABLES:
         table.mount(realtime.sio, lambda: app[CORE])
+    handlers.mount_catch_all(realtime.sio, lambda: app[CORE], EVENT_TABLES)
     connections.mount(realtime.sio, lambda: app[CORE])
+    http_errors.install(app)
     return app
 
 
 async def _embedded_services(app: web.Application) -> AsyncIterator[None]:
-    """Start PostgreSQL and/or Redis under the data directory when their URL is not given."""
+    """Start PostgreSQL and/or Redis under the data directory when their URL is not given, and keep
+    them running (supervise.py)."""
     settings = app[SETTINGS]
     pg = rd = lock = None
+    supervisor = app[SUPERVISOR] = Supervisor()
     try:
         if settings.embedded:
             lock = embedded.DataDirLock(settings.data_dir)
@@ -97,8 +104,14 @@ async def _embedded_services(app: web.Application) -> AsyncIterator[None]:
             app[SECRET] = embedded.secret_key(settings.data_dir)
         else:
             raise embedded.EmbeddedError("SECRET_KEY must be set when DATABASE_URL and REDIS_URL are given")
+        if pg is not None:
+            supervisor.add("postgres", pg)
+        if rd is not None:
+            supervisor.add("redis", rd)
+        supervisor.start()
         yield
     finally:
+        await supervisor.stop()
         if rd is not None:
             rd.stop()
         if pg is not None:
@@ -126,9 +139,7 @@ def _database(sql_dir: Path):
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.Redis.from_url(
-        app[REDIS_URL], socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
-    )
+    client = open_redis(app[REDIS_URL], app[SETTINGS])
     app[REDIS] = client
     yield
     await client.aclose()
@@ -143,13 +154,13 @@ def _realtime(realtime: Realtime):
         realtime.sio.manager_initialized = True
         realtime.manager.initialize()
         keys = RedisKeys(settings.redis_prefix)
-        realtime.audience = Audience(app[REDIS], keys, realtime.manager.host_id)
+        realtime.audience = Audience(app[REDIS], keys, realtime.manager.host_id, realtime.spectators_held,
+                                     heartbeat_ttl=max(15, int(3 * settings.pubsub_watchdog_seconds)))
         try:
             await realtime.audience.heartbeat()
         except Exception as exc:  # Redis may be briefly away; the watchdog beats again
             log.warning("first heartbeat failed: %s", exc)
-        realtime.start_watchdog(settings.pubsub_watchdog_seconds)
-        app[CORE] = Core(
+        core = app[CORE] = Core(
             settings=settings,
             db=app[DB],
             redis=app[REDIS],
@@ -159,6 +170,8 @@ def _realtime(realtime: Realtime):
             realtime=realtime,
             secret_key=app[SECRET],
         )
+        realtime.credentials.checker = functools.partial(auth_sessions.dead_subjects, core)
+        realtime.start_watchdog(settings.pubsub_watchdog_seconds, settings.revalidate_seconds)
         log.info("realtime ready (channel %s)", settings.socketio_channel)
         yield
         await realtime.close()

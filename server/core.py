@@ -13,6 +13,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .redis_keys import RedisKeys
 from .settings import Settings
+from .supervise import Supervisor
 
 if TYPE_CHECKING:
     from .realtime.hub import Realtime
@@ -44,3 +45,4 @@ DB = web.AppKey("db", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
 REALTIME = web.AppKey("realtime", object)  # server.realtime.hub.Realtime (import cycle otherwise)
 CORE = web.AppKey("core", Core)
+SUPERVISOR = web.AppKey("supervisor", Supervisor)

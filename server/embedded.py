@@ -137,6 +137,15 @@ def _stop_process(proc: psutil.Process | subprocess.Popen, sig: int, timeout: fl
         proc.wait(5)
 
 
+def _process(pid: int | None) -> psutil.Process | None:
+    if pid is None:
+        return None
+    try:
+        return psutil.Process(pid)
+    except (psutil.NoSuchProcess, ValueError):
+        return None
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -168,6 +177,10 @@ class _Child:
             preexec_fn=_die_with_parent(death_signal),
             **kwargs,
         )
+
+    def exit_code(self) -> int | None:
+        """The child's exit code if it has exited (reaping it: no zombie is left), else None."""
+        return self.proc.poll() if self.proc is not None else None
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
@@ -224,18 +237,27 @@ class EmbeddedPostgres:
         return self.data_dir / "postgres.password"
 
     def _stop_orphan(self) -> None:
+        """Stop a postmaster still running on our data directory (left by a crash), or remove a
+        ``postmaster.pid`` whose process is gone. A pid that now belongs to another process (pids
+        are reused) is not ours to stop: PostgreSQL would refuse to start, so the file goes."""
         pidfile = self.pgdata / "postmaster.pid"
         if not pidfile.exists():
             return
         try:
             pid = int(pidfile.read_text().splitlines()[0])
-            proc = psutil.Process(pid)
-            if "postgres" not in proc.name():
-                return
-        except (ValueError, IndexError, psutil.NoSuchProcess, OSError):
-            return
-        log.warning("stopping a postgres (pid %s) left running on %s by an earlier crash", pid, self.pgdata)
-        _stop_process(proc, signal.SIGINT, 20)
+        except (ValueError, IndexError, OSError):
+            pid = None
+        proc = _process(pid)
+        try:
+            ours = proc is not None and str(self.pgdata) in " ".join(proc.cmdline())
+        except psutil.Error:
+            ours = False
+        if ours:
+            log.warning("stopping a postgres (pid %s) left running on %s by an earlier crash", pid, self.pgdata)
+            _stop_process(proc, signal.SIGINT, 20)
+        if pidfile.exists():
+            log.warning("removing the stale %s (pid %s is not running on it)", pidfile, pid)
+            pidfile.unlink(missing_ok=True)
 
     def _initdb(self) -> None:
         log.info("initialising embedded PostgreSQL in %s", self.pgdata)
@@ -269,7 +291,7 @@ class EmbeddedPostgres:
         self._stop_orphan()
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb()
-        self.port = port or free_port()
+        self.port = port or self.port or free_port()
         self._child.spawn(
             [
                 self._bin("postgres"),
@@ -319,6 +341,16 @@ class EmbeddedPostgres:
         if self._child.proc is not None:
             log.info("stopping embedded PostgreSQL (pid %s)", self._child.proc.pid)
         self._child.stop(signal.SIGINT)
+
+    def exit_code(self) -> int | None:
+        """The server's exit code if it has died (and is now reaped), else None."""
+        return self._child.exit_code()
+
+    async def restart(self) -> None:
+        """Start again after the server died: same data directory, same port, so every URL handed
+        out stays valid."""
+        self._child.stop(signal.SIGKILL, timeout=5)  # reaped if it died; killed if a start hung
+        await self.start(port=self.port)
 
     @property
     def pid(self) -> int | None:
@@ -407,6 +439,16 @@ class EmbeddedRedis:
         if self._child.proc is not None:
             log.info("stopping embedded Redis (pid %s)", self._child.proc.pid)
         self._child.stop(signal.SIGTERM)
+
+    def exit_code(self) -> int | None:
+        """The server's exit code if it has died (and is now reaped), else None."""
+        return self._child.exit_code()
+
+    async def restart(self) -> None:
+        """Start again after the server died: same data directory, same port, so every URL handed
+        out stays valid."""
+        self._child.stop(signal.SIGKILL, timeout=5)  # reaped if it died; killed if a start hung
+        await self.start(port=self.port)
 
     @property
     def pid(self) -> int | None:

@@ -53,6 +53,17 @@ def rate_limited(retry_after: float) -> AppError:
     )
 
 
+def service_unavailable(service: str, retry_after: int = 1) -> AppError:
+    """A dependency (``postgres`` or ``redis``) is down or too busy: try again shortly."""
+    return AppError(
+        "service.unavailable",
+        f"the arena cannot reach {service} right now; retry in {retry_after} s",
+        503,
+        details={"service": service, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def validation_failed(exc: ValidationError) -> AppError:
     """Turn pydantic's errors into a stable, JSON-safe list of ``{loc, msg, type}``."""
     details = [

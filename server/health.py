@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from .core import CORE, METRICS
+from .core import CORE, METRICS, SUPERVISOR
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -43,9 +43,16 @@ async def _check_pubsub(request: web.Request) -> str:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: PostgreSQL and Redis answer, and this process's pub/sub listener delivers messages."""
+    """Ready: PostgreSQL and Redis answer, and this process's pub/sub listener delivers messages.
+
+    Each check says ``ok`` or ``down: <why>``; a supervised embedded service being restarted says so.
+    """
     db, redis, pubsub = await asyncio.gather(_check_db(request), _check_redis(request), _check_pubsub(request))
     checks = {"postgres": db, "redis": redis, "pubsub": pubsub}
+    # An embedded service being restarted says so, rather than only "down".
+    for name, state in request.app[SUPERVISOR].status().items():
+        if state != "ok":
+            checks[name] = f"down: embedded {name} {state}"
     ok = all(v == "ok" for v in checks.values())
     return web.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
 

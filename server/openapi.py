@@ -38,13 +38,15 @@ ERROR_SCHEMA = {
     },
 }
 COMMON_ERRORS = {
-    "400": "validation.invalid_json",
+    "400": "validation.invalid_json, validation.bad_request",
     "401": "auth.required, auth.invalid_token, auth.invalid_api_key, auth.token_expired, auth.session_revoked",
     "403": "auth.forbidden, auth.csrf_failed",
     "413": "validation.payload_too_large",
-    "422": "validation.failed",
+    "422": "validation.failed, validation.too_deep",
     "429": "rate_limited (with Retry-After)",
+    "431": "validation.headers_too_large",
     "500": "internal",
+    "503": "service.unavailable (PostgreSQL or Redis away; with Retry-After)",
 }
 
 

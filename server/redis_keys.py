@@ -12,8 +12,8 @@ class RedisKeys:
     def session(self, session_id: str) -> str:
         return f"{self.prefix}:session:{session_id}"
 
-    def rate(self, bucket: str, subject: str, window: int) -> str:
-        return f"{self.prefix}:rl:{bucket}:{subject}:{window}"
+    def rate(self, bucket: str, subject: str) -> str:
+        return f"{self.prefix}:rl:{bucket}:{subject}"
 
     def watchers(self, room: str) -> str:
         return f"{self.prefix}:watchers:{room}"

@@ -14,6 +14,9 @@ from pydantic import BaseModel
 
 from .core import CORE, METRICS, Core
 from .errors import AppError, error_body, internal
+from .faults import forget_dead_connections, unavailable
+from .inputs import check_payload
+from .ratelimit import Rate
 from .wire import dump, parse, parse_json
 
 log = logging.getLogger(__name__)
@@ -108,14 +111,13 @@ def _adapter(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
             auth_sessions.check_csrf(core, request, actor)
         if route.rate:
             subject = str(actor.id) if actor.id else f"ip:{client_ip(request)}"
-            from .ratelimit import Rate
-
             await core.limiter.hit(route.rate, subject, Rate.parse(getattr(settings, route.rate)))
+        check_payload(dict(request.match_info), "path")
         args: list[Any] = []
         if route.body is not None:
             payload = await _read_body(request, route.max_body or settings.rest_max_body_bytes)
             args.append(parse(route.body, payload))
-        query = parse(route.query, dict(request.query)) if route.query is not None else None
+        query = parse(route.query, dict(request.query), "query") if route.query is not None else None
         call = Call(request, core, actor, dict(request.match_info), query)
         result = await route.handler(call, *args)
         if isinstance(result, web.StreamResponse):
@@ -152,11 +154,18 @@ async def error_middleware(request: web.Request, handler: Callable) -> web.Strea
         metrics.errors.labels("rest", code).inc()
         err = AppError(code, exc.reason or code, exc.status)
         return web.json_response(error_body(err), status=exc.status)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        err = internal()
+    except Exception as exc:
+        err = unavailable(exc)
+        if err is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            err = internal()
+        else:
+            log.warning("%s %s: %s unavailable (%s: %s)", request.method, request.path, err.details["service"],
+                        type(exc).__name__, exc)
+            await forget_dead_connections(err, request.app[CORE].db)
+        status = err.status
         metrics.errors.labels("rest", err.code).inc()
-        return web.json_response(error_body(err), status=500)
+        return web.json_response(error_body(err), status=err.status, headers=err.headers)
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"

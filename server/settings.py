@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# "<count>/<seconds>", both whole and positive.
+RateSpec = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")]
 
 
 class Settings(BaseSettings):
@@ -27,6 +31,12 @@ class Settings(BaseSettings):
 
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # Redis: a blocking pool of this many connections per process. A call waits at most
+    # redis_pool_timeout for a free connection and redis_timeout for an answer; past either it is
+    # answered service.unavailable (503) rather than queued for seconds or let through.
+    redis_pool_size: int = Field(64, ge=2)
+    redis_pool_timeout: float = Field(0.5, gt=0)
+    redis_timeout: float = Field(0.5, gt=0)
     # Name of the Redis pub/sub channel python-socketio uses to fan events out between processes.
     socketio_channel: str = "arena-socketio"
     # Prefix for every Redis key this server writes (lets several arenas share one Redis).
@@ -39,14 +49,21 @@ class Settings(BaseSettings):
     rest_max_body_bytes: int = 1024 * 1024
     # permessage-deflate on Socket.IO websockets (off: ~4x less memory per connection; see transport.py).
     ws_compression: bool = False
-    # Comma-separated origins allowed to open a Socket.IO connection from a browser; "*" for any.
-    cors_origins: str = "*"
+    # Comma-separated origins, besides the server's own, whose pages may open a socket that is
+    # authenticated by the session cookie; "*" for any. Token, API-key and anonymous sockets are
+    # accepted from any origin (they carry no ambient credential).
+    cors_origins: str = ""
 
     # Rate limits: "<count>/<seconds>".
-    rate_login: str = "10/60"
-    rate_register: str = "20/3600"
-    rate_socket_event: str = "50/1"
-    rate_rest_write: str = "60/10"
+    rate_login: RateSpec = "10/60"
+    rate_register: RateSpec = "20/3600"
+    # Trading an API key for a session token (per address and per key).
+    rate_key_exchange: RateSpec = "30/60"
+    # Socket events per agent or user, or per connection for an anonymous spectator.
+    rate_socket_event: RateSpec = "50/1"
+    # All anonymous spectators behind one address together (a NAT or proxy may hide thousands).
+    rate_spectator_address: RateSpec = "5000/10"
+    rate_rest_write: RateSpec = "60/10"
 
     # How often each process sweeps due deadlines, in seconds.
     sweep_interval: float = 1.0
@@ -56,8 +73,12 @@ class Settings(BaseSettings):
     battle_lobby_timeout_seconds: float = 600
     battle_grace_seconds: float = 60
 
-    # How often each process proves its Redis pub/sub listener still delivers (and restarts it if not).
+    # How often each process proves its Redis pub/sub listener still delivers (and restarts it if
+    # not), rewrites its spectator counts, and checks that its supervised embedded services live.
     pubsub_watchdog_seconds: float = 5.0
+    # How often each process re-checks the credentials of every socket it holds against PostgreSQL
+    # (a backstop: revocations are pushed to every process at once).
+    revalidate_seconds: float = Field(30.0, gt=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False
@@ -67,8 +88,8 @@ class Settings(BaseSettings):
         """True when at least one of PostgreSQL or Redis is started by us."""
         return not self.database_url or not self.redis_url
 
-    def cors_allowed(self) -> str | list[str]:
-        """The value python-socketio expects for cors_allowed_origins."""
+    def cookie_origins(self) -> list[str] | None:
+        """Extra origins allowed to use the session cookie on sockets; None means any origin."""
         if self.cors_origins.strip() == "*":
-            return "*"
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+            return None
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import AppError, validation_failed
+from .inputs import check_payload, too_deep
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,8 +25,9 @@ class Outbound(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def parse(model: type[M], payload: Any) -> M:
-    """Validate ``payload`` into ``model`` or raise ``validation.failed`` with pydantic's details."""
+def parse(model: type[M], payload: Any, where: str | None = None) -> M:
+    """Validate ``payload`` into ``model`` or raise ``validation.failed`` (or ``validation.too_deep``)
+    with details; ``where`` prefixes each error's ``loc`` (``query``, ``path``)."""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -35,6 +37,7 @@ def parse(model: type[M], payload: Any) -> M:
             422,
             details=[{"loc": [], "msg": "expected an object", "type": "model_type"}],
         )
+    check_payload(payload, where)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -45,6 +48,8 @@ def parse_json(raw: bytes) -> Any:
     """Decode a JSON body, or raise ``validation.invalid_json``."""
     try:
         return json.loads(raw) if raw else None
+    except RecursionError:
+        raise too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise AppError("validation.invalid_json", f"the body is not valid JSON: {exc}", 400) from None
 

@@ -49,7 +49,7 @@ async def test_spectator_count_spans_processes_and_drops_on_disconnect(make_serv
             listed = await one.api.get("/api/battles", params={"live": "true"})
             return listed.body[0]["spectators"]
 
-        assert await count() == 2
+        await eventually(lambda: _is(count, 2))  # written within a moment of the change
         watched = await s1.call("battle:watch", {"battle_id": b["id"], "snapshot_only": True}, namespace="/spectate")
         assert watched["data"]["snapshot"]["battle"]["spectators"] == 2 and watched["data"]["events"] == []
         await s2.disconnect()

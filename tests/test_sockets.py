@@ -1,4 +1,4 @@
-"""Socket.IO namespaces: who may connect, how refusals look, validation, size, revocation."""
+"""Socket.IO namespaces: who may connect, how refusals look, validation, size (revocation: test_revocation.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import socketio
 
-from tests.support import Api, connect
+from tests.support import Api
 
 
 async def _refusal(url: str, namespace: str, auth) -> dict:
@@ -75,45 +75,3 @@ async def test_validation_and_oversize_socket_messages(arena, api: Api, sockets)
                             timeout=5)
     assert ack["error"]["code"] == "validation.payload_too_large"
     assert client.connected  # an oversize message is an error, not a disconnect
-
-
-async def test_revoked_session_stops_socket_events_on_another_process(make_server, api: Api) -> None:
-    one = await make_server()
-    two = await make_server()
-    _, key = await one.api.new_agent("revokee")
-    token = (await one.api.post("/api/auth/token", {"api_key": key})).body["session"]["token"]
-    client, _ = await connect(two.url, "/agent", {"token": token})
-    try:
-        ack = await client.call("room:unwatch", {"room": "demo:x"}, namespace="/agent", timeout=5)
-        assert ack["ok"] is True
-        sid = (await one.api.get("/api/me", token=token)).body["session_id"]
-        assert (await one.api.delete(f"/api/sessions/{sid}", token=key)).status == 204
-        ack = await client.call("room:unwatch", {"room": "demo:x"}, namespace="/agent", timeout=5)
-        assert ack["ok"] is False and ack["error"]["code"] == "auth.session_revoked"
-        for _ in range(50):
-            if not client.connected:
-                break
-            await asyncio.sleep(0.05)
-        assert not client.connected
-    finally:
-        if client.connected:
-            await client.disconnect()
-
-
-async def test_api_key_socket_session_is_closed_on_disconnect(arena, api: Api, database_url: str) -> None:
-    import asyncpg
-
-    _, key = await api.new_agent("ephemeral")
-    client, _ = await connect(arena.url, "/agent", {"api_key": key})
-    conn = await asyncpg.connect(database_url)
-    try:
-        open_ = "SELECT count(*) FROM sessions WHERE device_info = 'socket' AND revoked_at IS NULL"
-        assert await conn.fetchval(open_) == 1
-        await client.disconnect()
-        for _ in range(50):
-            if await conn.fetchval(open_) == 0:
-                break
-            await asyncio.sleep(0.05)
-        assert await conn.fetchval(open_) == 0
-    finally:
-        await conn.close()

@@ -28,6 +28,19 @@ class Actor:
         return self.kind == "user"
 
     @property
+    def credentials(self) -> tuple[str, ...]:
+        """What this actor's access stands on, as revocation subjects: its session, its API key, and
+        the agent or user itself. Revoking any of them cuts off every socket that carries it."""
+        out = []
+        if self.session_id is not None:
+            out.append(f"session:{self.session_id}")
+        if self.api_key_id is not None:
+            out.append(f"key:{self.api_key_id}")
+        if self.id is not None and self.kind in ("agent", "user"):
+            out.append(f"{self.kind}:{self.id}")
+        return tuple(out)
+
+    @property
     def label(self) -> str:
         """For logs: ``agent:<name>``, ``user:<name>`` or ``anonymous``."""
         return f"{self.kind}:{self.name}" if self.id else self.kind

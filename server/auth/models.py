@@ -141,9 +141,4 @@ class MeView(Outbound):
     session_id: UUID | None = None
 
 
-class Page(Inbound):
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
-
-
 AgentCreated.model_rebuild()

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from ..errors import AppError
+from ..pagination import Page
 from ..rest import Call, RouteTable
 from ..wire import dump
 from . import service, sessions
@@ -20,12 +21,12 @@ from .models import (
     ApiKeyView,
     KeyIssued,
     MeView,
-    Page,
     SessionView,
     TokenExchange,
     UserLogin,
     UserRegister,
     UserSession,
+    UserView,
 )
 
 routes = RouteTable("auth")
@@ -56,6 +57,16 @@ async def register_user(call: Call, body: UserRegister) -> web.Response:
     return _with_cookies(call, result, 201)
 
 
+@routes.delete("/api/users/{user_id}", response=UserView, auth="user", errors=["user.not_found"])
+async def deactivate_user(call: Call) -> web.Response:
+    """Close an account (the user themself, or an admin): its sessions end and its sockets are cut off."""
+    user = await service.deactivate_user(call.core, call.actor, _uuid(call, "user_id"))
+    response = web.json_response(dump(user))
+    if call.actor.id == user.id:
+        sessions.clear_cookies(response)
+    return response
+
+
 @routes.post("/api/auth/login", body=UserLogin, response=UserSession, auth="none",
              errors=["auth.invalid_credentials", "rate_limited"])
 async def login(call: Call, body: UserLogin) -> web.Response:
@@ -74,7 +85,7 @@ async def logout(call: Call) -> web.Response:
 
 
 @routes.post("/api/auth/token", body=TokenExchange, response=AgentSession, status=201, auth="optional",
-             errors=["auth.invalid_api_key"])
+             errors=["auth.invalid_api_key", "rate_limited"])
 async def exchange_key(call: Call, body: TokenExchange) -> AgentSession:
     """Exchange an agent's API key for a signed session token."""
     return await service.exchange_key(
@@ -117,7 +128,7 @@ async def list_agents(call: Call) -> list[AgentView]:
 @routes.get("/api/agents/{agent_id}", response=AgentView, auth="optional", errors=["agent.not_found"])
 async def get_agent(call: Call) -> AgentView:
     """One agent."""
-    return await service.get_agent(call.core, _uuid(call, "agent_id"))
+    return await service.get_agent(call.core, call.actor, _uuid(call, "agent_id"))
 
 
 @routes.put("/api/agents/{agent_id}", body=AgentUpdate, response=AgentView, auth="required")

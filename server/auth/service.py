@@ -10,10 +10,11 @@ import asyncpg
 from .. import audit
 from ..core import Core
 from ..errors import AppError, not_found
-from ..ratelimit import Rate
+from ..pagination import Page
+from ..ratelimit import Limit, Rate
 from . import sessions, store
 from .actor import Actor
-from .credentials import new_api_key
+from .credentials import key_prefix, new_api_key
 from .models import (
     AgentCreate,
     AgentCreated,
@@ -23,11 +24,11 @@ from .models import (
     ApiKeyView,
     KeyIssued,
     MeView,
-    Page,
     SessionView,
     UserLogin,
     UserRegister,
     UserSession,
+    UserView,
 )
 from .passwords import hash_password, needs_rehash, verify_password
 
@@ -66,8 +67,7 @@ async def register_user(core: Core, actor: Actor, body: UserRegister, user_agent
 async def login(core: Core, actor: Actor, body: UserLogin, user_agent: str | None) -> UserSession:
     """Check a password and open a session. Raises auth.invalid_credentials / rate_limited."""
     rate = Rate.parse(core.settings.rate_login)
-    await core.limiter.hit("login", f"ip:{actor.ip}", rate)
-    await core.limiter.hit("login", f"name:{body.login.lower()}", rate)
+    await core.limiter.check(Limit("login", f"ip:{actor.ip}", rate), Limit("login", f"name:{body.login.lower()}", rate))
     async with core.db.acquire() as conn:
         found = await store.user_for_login(conn, body.login)
     user, stored = found if found else (None, None)
@@ -126,12 +126,19 @@ async def create_agent(core: Core, actor: Actor, body: AgentCreate) -> AgentCrea
     return AgentCreated(agent=agent, api_key=key.plaintext, key=key_view)
 
 
-async def get_agent(core: Core, agent_id: UUID) -> AgentView:
+def public_view(actor: Actor, agent: AgentView) -> AgentView:
+    """What ``actor`` may see of an agent: who owns it only to the owner, the agent, or an admin."""
+    if actor.is_admin or actor.id in (agent.id, agent.owner_id):
+        return agent
+    return agent.model_copy(update={"owner_id": None})
+
+
+async def get_agent(core: Core, actor: Actor, agent_id: UUID) -> AgentView:
     async with core.db.acquire() as conn:
         agent = await store.agent_by_id(conn, agent_id)
     if agent is None:
         raise AppError("agent.not_found", "agent not found", 404)
-    return agent
+    return public_view(actor, agent)
 
 
 async def list_agents(core: Core, actor: Actor, page: Page, mine: bool) -> list[AgentView]:
@@ -139,7 +146,8 @@ async def list_agents(core: Core, actor: Actor, page: Page, mine: bool) -> list[
     if mine and not actor.is_user:
         raise AppError("auth.forbidden", "'mine' needs a user's session", 403)
     async with core.db.acquire() as conn:
-        return await store.list_agents(conn, actor.id if mine else None, mine, page.limit, page.offset)
+        agents = await store.list_agents(conn, actor.id if mine else None, mine, page.limit, page.offset)
+    return [public_view(actor, a) for a in agents]
 
 
 async def _managed_agent(conn: asyncpg.Connection, actor: Actor, agent_id: UUID) -> AgentView:
@@ -174,7 +182,7 @@ async def deactivate_agent(core: Core, actor: Actor, agent_id: UUID) -> AgentVie
         await store.revoke_all_keys(conn, agent_id)
         revoked = await store.revoke_sessions_of_agent(conn, agent_id)
         await audit.record(conn, actor, "agent.deactivated", resource_type="agent", resource_id=agent_id)
-    await sessions.revoke(core, revoked)
+    await sessions.revoked(core, sessions=revoked, agents=[agent_id])
     return agent
 
 
@@ -196,7 +204,7 @@ async def rotate_key(core: Core, actor: Actor, agent_id: UUID) -> KeyIssued:
         view = await store.insert_key(conn, agent_id, key.prefix, key.key_hash)
         await audit.record(conn, actor, "agent.key_rotated", resource_type="agent", resource_id=agent_id,
                            details={"revoked_keys": [str(k) for k in old], "new_key": str(view.id)})
-    await sessions.revoke(core, revoked)
+    await sessions.revoked(core, sessions=revoked, keys=old)
     return KeyIssued(api_key=key.plaintext, key=view)
 
 
@@ -210,19 +218,28 @@ async def revoke_key(core: Core, actor: Actor, agent_id: UUID, key_id: UUID) -> 
         revoked = await store.revoke_sessions_of_keys(conn, [key_id])
         await audit.record(conn, actor, "agent.key_revoked", resource_type="agent", resource_id=agent_id,
                            details={"key": str(key_id)})
-    await sessions.revoke(core, revoked)
+    await sessions.revoked(core, sessions=revoked, keys=[key_id])
     return view
 
 
 async def exchange_key(
     core: Core, actor: Actor, api_key: str | None, device_info: str | None, user_agent: str | None
 ) -> AgentSession:
-    """Trade an API key (in the body, or as the bearer credential) for a session token."""
+    """Trade an API key (in the body, or as the bearer credential) for a session token.
+
+    Limited per address and per key, so a stolen or leaked key cannot mint sessions without end.
+    """
+    rate = Rate.parse(core.settings.rate_key_exchange)
+    key_name = key_prefix(api_key) if api_key else (str(actor.api_key_id) if actor.api_key_id else None)
+    limits = [Limit("key_exchange", f"ip:{actor.ip}", rate)]
+    if key_name:
+        limits.append(Limit("key_exchange", f"key:{key_name}", rate))
+    await core.limiter.check(*limits)
     if api_key:
         who, agent = await sessions.from_api_key(core, api_key, actor.ip)
     elif actor.is_agent and actor.api_key_id is not None:
         who = actor
-        agent = await get_agent(core, actor.id)
+        agent = await get_agent(core, actor, actor.id)
     else:
         raise AppError("auth.required", "send an API key in the body or as the bearer credential", 401)
     issued = await sessions.issue(core, who, device_info=device_info, user_agent=user_agent)
@@ -245,4 +262,19 @@ async def revoke_session(core: Core, actor: Actor, session_id: UUID) -> None:
             raise not_found("session")
         await store.revoke_session(conn, session_id)
         await audit.record(conn, actor, "session.revoked", resource_type="session", resource_id=session_id)
-    await sessions.revoke(core, [session_id])
+    await sessions.revoked(core, sessions=[session_id])
+
+
+async def deactivate_user(core: Core, actor: Actor, user_id: UUID) -> UserView:
+    """Close an account (the user themself, or an admin): its sessions end and its sockets are cut
+    off everywhere at once. Agents it owns keep their own keys."""
+    if not (actor.is_user and (actor.id == user_id or actor.is_admin)):
+        raise AppError("auth.forbidden", "only the user themself or an admin may close an account", 403)
+    async with core.db.acquire() as conn, conn.transaction():
+        user = await store.deactivate_user(conn, user_id)
+        if user is None:
+            raise AppError("user.not_found", "user not found", 404)
+        revoked = await store.revoke_sessions_of_user(conn, user_id)
+        await audit.record(conn, actor, "user.deactivated", resource_type="user", resource_id=user_id)
+    await sessions.revoked(core, sessions=revoked, users=[user_id])
+    return user

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -29,6 +30,9 @@ SESSION_COOKIE = "arena_session"
 CSRF_COOKIE = "arena_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 TOUCH_EVERY = 300  # seconds between last_used_at writes for one session
+# A session's record stays in Redis at most this long before it is read again from PostgreSQL, so a
+# revocation whose Redis delete was lost (Redis away at that moment) takes effect within a minute.
+CACHE_SECONDS = 60
 
 
 def signer(core: Core) -> TokenSigner:
@@ -66,7 +70,7 @@ def _actor_from_record(session_id: UUID, rec: dict, ip: str | None) -> Actor:
 
 
 async def _cache(core: Core, session_id: UUID, rec: dict) -> None:
-    ttl = int(rec["exp"] - time.time())
+    ttl = min(CACHE_SECONDS, int(rec["exp"] - time.time()))
     if ttl <= 0:
         return
     try:
@@ -189,14 +193,35 @@ async def from_credential(core: Core, credential: str, ip: str | None = None) ->
     return await from_token(core, credential, ip)
 
 
-async def revoke(core: Core, session_ids: list[UUID]) -> None:
-    """Forget sessions in Redis (the caller has marked them revoked in PostgreSQL in its transaction)."""
-    if not session_ids:
-        return
-    try:
-        await core.redis.delete(*(core.keys.session(str(s)) for s in session_ids))
-    except (RedisError, OSError) as exc:  # the PostgreSQL row already says revoked
-        log.warning("could not drop revoked sessions from Redis: %s", exc)
+async def revoked(
+    core: Core,
+    *,
+    sessions: Sequence[UUID] = (),
+    keys: Sequence[UUID] = (),
+    agents: Sequence[UUID] = (),
+    users: Sequence[UUID] = (),
+) -> None:
+    """After a revocation committed in PostgreSQL: forget the sessions in Redis, and cut off every
+    socket standing on any of these credentials, on every process."""
+    if sessions:
+        try:
+            await core.redis.delete(*(core.keys.session(str(s)) for s in sessions))
+        except (RedisError, OSError) as exc:  # the row says revoked; the cached copy expires soon
+            log.warning("could not drop revoked sessions from Redis: %s", exc)
+    subjects = ([f"session:{s}" for s in sessions] + [f"key:{k}" for k in keys]
+                + [f"agent:{a}" for a in agents] + [f"user:{u}" for u in users])
+    await core.realtime.revoke(subjects)
+
+
+async def dead_subjects(core: Core, actors: list[Actor]) -> set[str]:
+    """Which credential subjects of these actors PostgreSQL says are revoked, expired or inactive."""
+    ids: dict[str, set[UUID]] = {"session": set(), "key": set(), "agent": set(), "user": set()}
+    for actor in actors:
+        for subject in actor.credentials:
+            kind, _, value = subject.partition(":")
+            ids[kind].add(UUID(value))
+    async with core.db.acquire() as conn:
+        return await store.dead_credentials(conn, *(list(ids[k]) for k in ("session", "key", "agent", "user")))
 
 
 async def actor_for_request(core: Core, request: web.Request, mode: str) -> Actor:
@@ -259,5 +284,5 @@ __all__ = [
     "from_credential",
     "from_token",
     "issue",
-    "revoke",
+    "revoked",
 ]

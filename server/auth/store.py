@@ -52,7 +52,11 @@ SELECT k.id AS key_id, k.key_hash, k.revoked_at, a.id, a.name, a.display_name, a
 FROM agent_api_keys k JOIN agents a ON a.id = k.agent_id
 WHERE k.prefix = $1
 """
-TOUCH_KEY = "UPDATE agent_api_keys SET last_used_at = now() WHERE id = $1"
+# At most one write a minute per key, however often it connects.
+TOUCH_KEY = """
+UPDATE agent_api_keys SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+"""
 LIST_KEYS = "SELECT id, prefix, created_at, last_used_at, revoked_at FROM agent_api_keys WHERE agent_id = $1 ORDER BY created_at DESC"
 REVOKE_KEY = """
 UPDATE agent_api_keys SET revoked_at = now()
@@ -83,6 +87,26 @@ RETURNING id
 """
 REVOKE_SESSIONS_OF_AGENT = """
 UPDATE sessions SET revoked_at = now() WHERE agent_id = $1 AND revoked_at IS NULL RETURNING id
+"""
+REVOKE_SESSIONS_OF_USER = """
+UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id
+"""
+DEACTIVATE_USER = """
+UPDATE users SET is_active = false WHERE id = $1
+RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at
+"""
+# Of the given credentials, those that no longer hold: revoked or expired sessions (or sessions that
+# do not exist), revoked keys, inactive agents and users.
+DEAD_CREDENTIALS = """
+SELECT 'session:' || s.id FROM unnest($1::uuid[]) AS s(id)
+  LEFT JOIN sessions x ON x.id = s.id
+  WHERE x.id IS NULL OR x.revoked_at IS NOT NULL OR x.expires_at <= now()
+UNION ALL
+SELECT 'key:' || id FROM agent_api_keys WHERE id = ANY($2::uuid[]) AND revoked_at IS NOT NULL
+UNION ALL
+SELECT 'agent:' || id FROM agents WHERE id = ANY($3::uuid[]) AND NOT is_active
+UNION ALL
+SELECT 'user:' || id FROM users WHERE id = ANY($4::uuid[]) AND NOT is_active
 """
 
 
@@ -231,6 +255,21 @@ async def revoke_session(conn: asyncpg.Connection, session_id: UUID) -> bool:
 
 async def revoke_sessions_of_keys(conn: asyncpg.Connection, key_ids: list[UUID]) -> list[UUID]:
     return [r["id"] for r in await conn.fetch(REVOKE_SESSIONS_OF_KEYS, key_ids)]
+
+
+async def revoke_sessions_of_user(conn: asyncpg.Connection, user_id: UUID) -> list[UUID]:
+    return [r["id"] for r in await conn.fetch(REVOKE_SESSIONS_OF_USER, user_id)]
+
+
+async def deactivate_user(conn: asyncpg.Connection, user_id: UUID) -> UserView | None:
+    row = await conn.fetchrow(DEACTIVATE_USER, user_id)
+    return UserView.model_validate(dict(row)) if row else None
+
+
+async def dead_credentials(conn: asyncpg.Connection, session_ids: list[UUID], key_ids: list[UUID],
+                           agent_ids: list[UUID], user_ids: list[UUID]) -> set[str]:
+    """Subjects (``session:<id>``, ``key:<id>``, ...) among these that are no longer valid."""
+    return {r[0] for r in await conn.fetch(DEAD_CREDENTIALS, session_ids, key_ids, agent_ids, user_ids)}
 
 
 async def revoke_sessions_of_agent(conn: asyncpg.Connection, agent_id: UUID) -> list[UUID]:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
+from ..inputs import Ordinal, Seq
+from ..pagination import Page
 from ..wire import Inbound, Outbound
 
 Status = Literal["LOBBY", "STARTING", "IN_PROGRESS", "VOTING", "JUDGING", "COMPLETED", "CANCELLED"]
@@ -117,7 +119,7 @@ class Verdict(VerdictBody):
 
 
 class CommentaryBody(Inbound):
-    turn_number: int = Field(ge=1)
+    turn_number: Ordinal
     text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 
 
@@ -138,7 +140,7 @@ class Feedback(FeedbackBody):
 class WatchBattle(Inbound):
     battle_id: UUID | None = None
     room_code: RoomCode | None = None
-    since_seq: int = Field(0, ge=0)
+    since_seq: Seq = 0
     snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
 
     @model_validator(mode="after")
@@ -148,11 +150,9 @@ class WatchBattle(Inbound):
         return self
 
 
-class BattleListQuery(Inbound):
+class BattleListQuery(Page):
     status: Status | None = None
     live: bool = Field(False, description="only battles not yet completed or cancelled")
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 # -- outbound ------------------------------------------------------------------------------------

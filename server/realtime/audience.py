@@ -1,13 +1,18 @@
-"""How many spectators watch each room, across every process.
+"""How many spectators watch each room, across every process, exact and self-healing.
 
-Each process keeps the count of its own watchers per room in a Redis hash field named after the
-process (``HINCRBY``), and refreshes a heartbeat key for itself. A reader sums the fields of the
-processes whose heartbeat is alive, so a process that dies stops counting within the heartbeat TTL.
+Each process counts what it really holds: the members of each room on its own ``/spectate``
+namespace, read from the Socket.IO manager. It writes those absolute numbers to Redis, one hash per
+room with a field per process, shortly after any change and in full on every heartbeat; a reader sums
+the fields of processes whose heartbeat is alive. Nothing is ever incremented, so a write lost to a
+busy pool or a Redis outage is corrected by the next one, and a process that dies stops counting
+when its heartbeat expires.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -15,26 +20,58 @@ from redis.exceptions import RedisError
 from ..redis_keys import RedisKeys
 
 log = logging.getLogger(__name__)
-HEARTBEAT_TTL = 30
+ROOM_TTL = 86400
+FLUSH_DELAY = 0.2  # coalesce a burst of joins and leaves into one write
 
 
 class Audience:
-    def __init__(self, redis: Redis, keys: RedisKeys, host_id: str) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys, host_id: str, held: Callable[[], dict[str, int]],
+                 heartbeat_ttl: int = 30) -> None:
         self.redis = redis
         self.keys = keys
         self.host_id = host_id
+        self.held = held  # room -> spectators this process holds now
+        self.heartbeat_ttl = heartbeat_ttl
+        self._written: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.TimerHandle | None = None
 
-    async def add(self, room: str, delta: int) -> None:
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self.keys.watchers(room), self.host_id, delta)
-                pipe.expire(self.keys.watchers(room), 86400)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            log.warning("could not count a spectator of %s: %s", room, exc)
+    def changed(self) -> None:
+        """A spectator joined or left a room here: write the counts soon (once for a burst)."""
+        if self._pending is None:
+            loop = asyncio.get_running_loop()
+            self._pending = loop.call_later(FLUSH_DELAY, lambda: loop.create_task(self._flush_later()))
+
+    async def _flush_later(self) -> None:
+        self._pending = None
+        await self.flush()
+
+    async def flush(self, full: bool = False) -> None:
+        """Write this process's counts that changed since the last write (all of them if ``full``)."""
+        async with self._lock:
+            now = self.held()
+            write = now if full else {r: n for r, n in now.items() if self._written.get(r) != n}
+            gone = [r for r in self._written if r not in now]
+            if not write and not gone:
+                return
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for room, n in write.items():
+                        pipe.hset(self.keys.watchers(room), self.host_id, n)
+                        pipe.expire(self.keys.watchers(room), ROOM_TTL)
+                    for room in gone:
+                        pipe.hdel(self.keys.watchers(room), self.host_id)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                self._written = {}  # unknown now: the next heartbeat rewrites everything
+                log.warning("could not write spectator counts: %s", exc)
+                return
+            self._written = dict(now)
 
     async def heartbeat(self) -> None:
-        await self.redis.set(self.keys.host(self.host_id), "1", ex=HEARTBEAT_TTL)
+        """Say this process is alive, and rewrite all its counts (healing any write that was lost)."""
+        await self.redis.set(self.keys.host(self.host_id), "1", ex=self.heartbeat_ttl)
+        await self.flush(full=True)
 
     async def counts(self, rooms: list[str]) -> dict[str, int]:
         """Spectators per room (0 when unknown or Redis is away)."""
@@ -51,7 +88,5 @@ class Audience:
         except (RedisError, OSError) as exc:
             log.warning("could not read spectator counts: %s", exc)
             return {room: 0 for room in rooms}
-        out = {}
-        for room, fields in zip(rooms, per_room, strict=True):
-            out[room] = max(0, sum(int(v) for h, v in fields.items() if alive.get(h.decode())))
-        return out
+        return {room: sum(int(v) for h, v in fields.items() if alive.get(h.decode()))
+                for room, fields in zip(rooms, per_room, strict=True)}

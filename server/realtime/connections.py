@@ -1,8 +1,12 @@
 """Connecting and disconnecting on the two namespaces.
 
-``/agent`` needs ``auth={"api_key": ...}`` or ``auth={"token": ...}``; an API key opens a session
-for the life of the connection, so every later event checks one revocable record. ``/spectate``
-admits anyone (a user's token or cookie is used when given) and is read-only.
+``/agent`` needs ``auth={"api_key": ...}`` or ``auth={"token": ...}``. A socket stands on its
+credential for its whole life: it is registered by what that credential is (session, key, agent,
+user), so a revocation cuts it off at once (revocation.py). An API-key socket opens no session row:
+the key itself is what gets revoked.
+
+``/spectate`` admits anyone (a user's token, or the session cookie from an allowed origin, is used
+when given) and is read-only.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from ..auth import sessions
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError, internal
+from ..faults import forget_dead_connections, unavailable
+from ..inputs import check_payload
 from .hub import AGENT_NS, SPECTATE_NS, agent_room
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,29 @@ def _refuse(err: AppError) -> socketio.exceptions.ConnectionRefusedError:
     return socketio.exceptions.ConnectionRefusedError(err.message, {"error": err.payload()})
 
 
+def _own_origins(environ: dict) -> set[str]:
+    """The origins this request was addressed to (as a browser on our own page would send)."""
+    host = environ.get("HTTP_HOST")
+    if not host:
+        return set()
+    scheme = environ.get("wsgi.url_scheme", "http")
+    out = {f"{scheme}://{host}"}
+    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+    out.add(f"{forwarded_proto}://{forwarded_host}")
+    return out
+
+
+def cookie_origin_allowed(core: Core, environ: dict) -> bool:
+    """A browser sends the session cookie with any websocket to us, whichever page opened it; only
+    pages of our own origin (or of CORS_ORIGINS) may use it. No Origin header: not a browser."""
+    origin = environ.get("HTTP_ORIGIN")
+    if not origin:
+        return True
+    allowed = core.settings.cookie_origins()
+    return allowed is None or origin.rstrip("/") in _own_origins(environ) | set(allowed)
+
+
 async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
     for hook in hooks:
         try:
@@ -39,35 +68,67 @@ async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
             log.exception("connection hook %s failed for %s", getattr(hook, "__name__", hook), actor.label)
 
 
+async def _authenticate_agent(core: Core, auth: dict, ip: str | None) -> Actor:
+    if isinstance(auth.get("token"), str):
+        actor = await sessions.from_token(core, auth["token"], ip)
+        if not actor.is_agent:
+            raise AppError("auth.forbidden", "the /agent namespace is for agents", 403)
+        return actor
+    if isinstance(auth.get("api_key"), str):
+        actor, _ = await sessions.from_api_key(core, auth["api_key"], ip)
+        return actor
+    raise AppError("auth.required", "connect with auth {api_key} or {token}", 401)
+
+
+async def _authenticate_spectator(core: Core, auth: Any, environ: dict, ip: str | None) -> Actor:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    request = environ.get("aiohttp.request")
+    if token is None and request is not None and (cookie := request.cookies.get(sessions.SESSION_COOKIE)):
+        if not cookie_origin_allowed(core, environ):
+            raise AppError("auth.origin_forbidden",
+                           "the session cookie is accepted only from this server's own pages (or CORS_ORIGINS)",
+                           403, details={"origin": environ.get("HTTP_ORIGIN")})
+        token = cookie
+    if isinstance(token, str) and token:
+        return await sessions.from_token(core, token, ip)
+    return Actor("anonymous", ip=ip)
+
+
+async def _connect(core: Core, sio: socketio.AsyncServer, sid: str, namespace: str, authenticate) -> Actor:
+    """Authenticate and register a socket, or raise the refusal python-socketio sends back."""
+    try:
+        actor = await authenticate()
+        if actor.credentials:
+            core.realtime.credentials.add(sid, namespace, actor)
+        return actor
+    except AppError as err:
+        core.metrics.errors.labels("socket", err.code).inc()
+        raise _refuse(err) from None
+    except Exception as exc:
+        err = unavailable(exc)
+        if err is None:
+            log.exception("error authenticating a socket (sid %s)", sid)
+            err = internal()
+        else:
+            await forget_dead_connections(err, core.db)
+        core.metrics.errors.labels("socket", err.code).inc()
+        raise _refuse(err) from None
+
+
 def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
     """Register connect/disconnect handlers for both namespaces."""
 
     @sio.on("connect", namespace=AGENT_NS)
     async def connect_agent(sid: str, environ: dict, auth: Any = None) -> None:
         core = core_getter()
-        ip = _ip(environ)
         auth = auth if isinstance(auth, dict) else {}
-        ua = environ.get("HTTP_USER_AGENT")
-        try:
-            if isinstance(auth.get("token"), str):
-                actor = await sessions.from_token(core, auth["token"], ip)
-                if not actor.is_agent:
-                    raise AppError("auth.forbidden", "the /agent namespace is for agents", 403)
-                owned = False
-            elif isinstance(auth.get("api_key"), str):
-                key_actor, _ = await sessions.from_api_key(core, auth["api_key"], ip)
-                issued = await sessions.issue(core, key_actor, device_info="socket", user_agent=ua)
-                actor = Actor(**{**key_actor.__dict__, "session_id": issued.session_id})
-                owned = True
-            else:
-                raise AppError("auth.required", "connect with auth {api_key} or {token}", 401)
-        except AppError as err:
-            core.metrics.errors.labels("socket", err.code).inc()
-            raise _refuse(err) from None
-        except Exception:
-            log.exception("error authenticating a socket (sid %s)", sid)
-            raise _refuse(internal()) from None
-        await sio.save_session(sid, {"actor": actor, "owned_session": owned}, namespace=AGENT_NS)
+
+        async def authenticate() -> Actor:
+            check_payload(auth, "auth")
+            return await _authenticate_agent(core, auth, _ip(environ))
+
+        actor = await _connect(core, sio, sid, AGENT_NS, authenticate)
+        await sio.save_session(sid, {"actor": actor}, namespace=AGENT_NS)
         await sio.enter_room(sid, agent_room(actor.id), namespace=AGENT_NS)
         core.metrics.connections.labels(AGENT_NS).inc()
         log.info("agent connected: %s (sid %s)", actor.label, sid)
@@ -77,41 +138,29 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
     @sio.on("disconnect", namespace=AGENT_NS)
     async def disconnect_agent(sid: str, *args: Any) -> None:
         core = core_getter()
+        core.realtime.credentials.remove(sid, AGENT_NS)
         core.metrics.connections.labels(AGENT_NS).dec()
-        state = await sio.get_session(sid, namespace=AGENT_NS)
-        actor: Actor | None = state.get("actor")
+        actor: Actor | None = (await sio.get_session(sid, namespace=AGENT_NS)).get("actor")
         if actor is None:
             return
         log.info("agent disconnected: %s (sid %s)", actor.label, sid)
         await _run_hooks(core, core.realtime.disconnect_hooks, actor, sid)
-        if state.get("owned_session"):
-            # The session existed only for this connection.
-            from ..auth import service
-
-            try:
-                await service.revoke_session(core, actor, actor.session_id)
-            except AppError:
-                pass
 
     @sio.on("connect", namespace=SPECTATE_NS)
     async def connect_spectator(sid: str, environ: dict, auth: Any = None) -> None:
         core = core_getter()
-        ip = _ip(environ)
-        actor = Actor("anonymous", ip=ip)
-        token = auth.get("token") if isinstance(auth, dict) else None
-        request = environ.get("aiohttp.request")
-        if token is None and request is not None:
-            token = request.cookies.get(sessions.SESSION_COOKIE)
-        if isinstance(token, str) and token:
-            try:
-                actor = await sessions.from_token(core, token, ip)
-            except AppError as err:
-                raise _refuse(err) from None
+
+        async def authenticate() -> Actor:
+            check_payload(auth, "auth")
+            return await _authenticate_spectator(core, auth, environ, _ip(environ))
+
+        actor = await _connect(core, sio, sid, SPECTATE_NS, authenticate)
         await sio.save_session(sid, {"actor": actor}, namespace=SPECTATE_NS)
         core.metrics.connections.labels(SPECTATE_NS).inc()
 
     @sio.on("disconnect", namespace=SPECTATE_NS)
     async def disconnect_spectator(sid: str, *args: Any) -> None:
         core = core_getter()
+        core.realtime.credentials.remove(sid, SPECTATE_NS)
         core.metrics.connections.labels(SPECTATE_NS).dec()
-        await core.realtime.forget_spectator(await sio.get_session(sid, namespace=SPECTATE_NS))
+        core.realtime.audience.changed()

@@ -1,5 +1,10 @@
-"""Socket.IO event plumbing: every handler is validated, rate-limited, authenticated and acked the
-same way. A domain's events.py declares ``@events.on("battle:turn", Turn)`` and returns a model."""
+"""Socket.IO event plumbing: every handler is checked, rate-limited, authenticated and acked the same
+way. A domain's events.py declares ``@events.on("battle:turn", Turn)`` and returns a model.
+
+Every event gets an ack, including events nobody handles: an unknown name answers ``event.unknown``,
+an event of the other namespace ``event.wrong_namespace``, an undecodable packet its validation error
+(packets.py). A client never waits out its own timeout.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +22,15 @@ from ..auth import sessions
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError, error_ack, internal, ok_ack
-from ..ratelimit import Rate
+from ..faults import forget_dead_connections, unavailable
+from ..inputs import check_payload
+from ..ratelimit import Limit, Rate
 from ..wire import dump, parse
-from .hub import AGENT_NS
+from .hub import AGENT_NS, NAMESPACES
+from .packets import MALFORMED
 
 log = logging.getLogger(__name__)
+DECODER_CODES = {"validation.invalid_json", "validation.too_deep", "validation.failed"}
 
 
 @dataclass
@@ -73,47 +82,112 @@ def payload_size(payload: Any) -> int:
     return len(json.dumps(payload, separators=(",", ":"), default=str).encode())
 
 
-def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Callable[..., Awaitable[dict]]:
-    async def handle(sid: str, *args: Any) -> dict:
-        core = core_getter()
-        m = core.metrics
-        m.events_in.labels(spec.namespace, spec.event).inc()
-        started = time.perf_counter()
-        payload = args[0] if args else None
-        actor: Actor | None = None
+def limits_for(core: Core, sid: str, actor: Actor) -> list[Limit]:
+    """An agent or user is limited as itself, on all its sockets together. An anonymous spectator is
+    limited per connection, and all anonymous spectators of one address by a looser ceiling, so
+    a thousand people behind one NAT can all watch at once."""
+    rate = Rate.parse(core.settings.rate_socket_event)
+    if actor.id is not None:
+        return [Limit("event", str(actor.id), rate)]
+    return [Limit("event", f"conn:{sid}", rate),
+            Limit("spectators", f"ip:{actor.ip}", Rate.parse(core.settings.rate_spectator_address))]
+
+
+async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, payload: Any) -> None:
+    """What every event passes before its handler: size and shape, rate limits, a live session."""
+    limit = core.settings.socket_max_message_bytes
+    if payload is not None:
+        check_payload(payload)
+        if payload_size(payload) > limit:
+            raise AppError("validation.payload_too_large", f"a socket message may be at most {limit} bytes", 413)
+    session_key = core.keys.session(str(actor.session_id)) if actor.session_id else None
+    # One Redis round trip: count the event and read the session record.
+    raw = await core.limiter.check(*limits_for(core, sid, actor), also_get=session_key)
+    if actor.session_id is not None:
         try:
-            conn_state = await sio.get_session(sid, namespace=spec.namespace)
-            actor = conn_state["actor"]
-            limit = core.settings.socket_max_message_bytes
-            if payload is not None and payload_size(payload) > limit:
-                raise AppError("validation.payload_too_large", f"a socket message may be at most {limit} bytes",
-                               413)
-            subject = str(actor.id) if actor.id else f"ip:{actor.ip}"
-            session_key = core.keys.session(str(actor.session_id)) if actor.session_id else None
-            # One Redis round trip: count the event and read the session record.
-            raw = await core.limiter.hit("event", subject, Rate.parse(core.settings.rate_socket_event),
-                                         also_get=session_key)
-            if actor.session_id is not None:
-                try:
-                    await sessions.check_alive(core, actor.session_id, raw)
-                except AppError:
-                    asyncio.get_running_loop().call_soon(
-                        lambda: asyncio.ensure_future(sio.disconnect(sid, namespace=spec.namespace))
-                    )
-                    raise
-            args_ = [parse(spec.model, payload)] if spec.model is not None else []
-            result = await spec.handler(EventCall(core, sid, spec.namespace, actor), *args_)
-            return ok_ack(dump(result))
-        except AppError as err:
-            m.errors.labels("socket", err.code).inc()
-            return error_ack(err)
-        except Exception:
-            log.exception("unhandled error in %s %s (sid %s, %s)", spec.namespace, spec.event, sid,
+            await sessions.check_alive(core, actor.session_id, raw)
+        except AppError:
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(sio.disconnect(sid, namespace=namespace))
+            )
+            raise
+
+
+async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, payload: Any,
+                  run: Callable[[EventCall], Awaitable[Any]]) -> dict:
+    """Gate the event, run it, and turn the outcome into an ack (never a missing one)."""
+    m = core.metrics
+    m.events_in.labels(namespace, event).inc()
+    started = time.perf_counter()
+    actor: Actor | None = None
+    try:
+        actor = (await sio.get_session(sid, namespace=namespace))["actor"]
+        await _gate(core, sio, sid, namespace, actor, payload)
+        return ok_ack(dump(await run(EventCall(core, sid, namespace, actor))))
+    except AppError as err:
+        m.errors.labels("socket", err.code).inc()
+        return error_ack(err)
+    except Exception as exc:
+        err = unavailable(exc)
+        if err is None:
+            log.exception("unhandled error in %s %s (sid %s, %s)", namespace, event, sid,
                           actor.label if actor else "?")
             err = internal()
-            m.errors.labels("socket", err.code).inc()
-            return error_ack(err)
-        finally:
-            m.event_latency.labels(spec.namespace, spec.event).observe(time.perf_counter() - started)
+        else:
+            log.warning("%s %s: %s unavailable (%s)", namespace, event, err.details["service"], exc)
+            await forget_dead_connections(err, core.db)
+        m.errors.labels("socket", err.code).inc()
+        return error_ack(err)
+    finally:
+        m.event_latency.labels(namespace, event).observe(time.perf_counter() - started)
+
+
+def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Callable[..., Awaitable[dict]]:
+    async def handle(sid: str, *args: Any) -> dict:
+        payload = args[0] if args else None
+
+        async def run(call: EventCall) -> Any:
+            return await spec.handler(call, *([parse(spec.model, payload)] if spec.model is not None else []))
+
+        return await _answer(core_getter(), sio, spec.event, spec.namespace, sid, payload, run)
 
     return handle
+
+
+def mount_catch_all(sio: Any, core_getter: Callable[[], Core], tables: Iterable[EventTable]) -> None:
+    """Answer every event no handler claims on our namespaces, with a stable code."""
+    where: dict[str, set[str]] = {}
+    for table in tables:
+        for spec in table.specs:
+            where.setdefault(spec.event, set()).add(spec.namespace)
+
+    def refusal(event: str, namespace: str, payload: Any) -> AppError:
+        if event == MALFORMED:
+            if isinstance(payload, dict) and payload.get("code") in DECODER_CODES:
+                return AppError(payload["code"], str(payload.get("message")), 422 if payload["code"] !=
+                                "validation.invalid_json" else 400, details=payload.get("details"))
+            return AppError("validation.failed", "the event could not be decoded", 422)
+        if event in where:
+            others = ", ".join(sorted(where[event]))
+            return AppError("event.wrong_namespace", f"{event} is an event of {others}, not {namespace}", 403,
+                            details={"namespaces": sorted(where[event])})
+        return AppError("event.unknown", f"no event {event!r} on {namespace}", 404)
+
+    for namespace in NAMESPACES:
+        def make(ns: str) -> Callable[..., Awaitable[dict]]:
+            async def catch_all(event: str, sid: str, *args: Any) -> dict:
+                payload = args[0] if args else None
+                err = refusal(event, ns, payload)
+
+                async def run(call: EventCall) -> Any:
+                    raise err
+
+                # Gate first (rate limit, session): an unknown event costs a client like any other.
+                # A malformed packet's payload is our own error object, so it is not re-checked.
+                label = event if event == MALFORMED or event in where else "<unknown>"
+                return await _answer(core_getter(), sio, label, ns, sid, None if event == MALFORMED else payload,
+                                     run)
+
+            return catch_all
+
+        sio.on("*", namespace=namespace)(make(namespace))

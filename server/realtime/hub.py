@@ -8,11 +8,14 @@ from collections.abc import Iterable
 
 import socketio
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from ..metrics import Metrics
 from ..settings import Settings
 from .manager import ArenaRedisManager
 from .models import RoomEvent
+from .packets import ArenaPacket
+from .revocation import SocketCredentials
 from .transport import close_all
 from .transport import configure as configure_transport
 
@@ -34,11 +37,14 @@ class Realtime:
     def __init__(self, settings: Settings, redis_url: str, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.manager = ArenaRedisManager(redis_url, settings.socketio_channel, watch_namespace=SPECTATE_NS)
+        self.manager = ArenaRedisManager(redis_url, settings.socketio_channel, SPECTATE_NS, settings)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=self.manager,
-            cors_allowed_origins=settings.cors_allowed(),
+            # Any page may open a socket with a token, an API key, or none; the session cookie is
+            # the one ambient credential, and connections.py checks the origin of sockets using it.
+            cors_allowed_origins="*",
+            serializer=ArenaPacket,
             # The hard cap at the transport; the 64 KiB rule is checked per event with a clear error.
             max_http_buffer_size=max(settings.socket_max_message_bytes * 4, 256 * 1024),
             logger=False,
@@ -50,8 +56,11 @@ class Realtime:
         self.disconnect_hooks: list = []
         # Called as hook(core, actor, sid) when an agent connects (e.g. to give a seat back).
         self.connect_hooks: list = []
-        self._watchdog: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
         self.audience = None  # server.realtime.audience.Audience, once Redis is up
+        self.credentials = SocketCredentials(self.sio)
+        self.manager.on_revoke = self.credentials.revoke
+        self.manager.on_resubscribed = self._revalidate_soon
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
@@ -81,27 +90,47 @@ class Realtime:
             await self.manager.emit_batch(emits)
 
     async def enter(self, sid: str, namespace: str, room: str) -> None:
-        """Put a connection in a room; spectators are counted (once per connection and room)."""
+        """Put a connection in a room (spectators on /spectate are counted, see audience.py)."""
         await self.sio.enter_room(sid, room, namespace=namespace)
         if namespace == SPECTATE_NS and self.audience is not None:
-            watching = (await self.sio.get_session(sid, namespace=namespace)).setdefault("watching", set())
-            if room not in watching:
-                watching.add(room)
-                await self.audience.add(room, 1)
+            self.audience.changed()
 
     async def leave(self, sid: str, namespace: str, room: str) -> None:
         await self.sio.leave_room(sid, room, namespace=namespace)
         if namespace == SPECTATE_NS and self.audience is not None:
-            watching = (await self.sio.get_session(sid, namespace=namespace)).setdefault("watching", set())
-            if room in watching:
-                watching.discard(room)
-                await self.audience.add(room, -1)
+            self.audience.changed()
 
-    async def forget_spectator(self, session: dict) -> None:
-        """A spectator disconnected: it no longer counts in the rooms it watched."""
-        if self.audience is not None:
-            for room in session.get("watching", ()):
-                await self.audience.add(room, -1)
+    def spectators_held(self) -> dict[str, int]:
+        """Spectators per room on this process, as its Socket.IO manager holds them right now."""
+        rooms = self.sio.manager.rooms.get(SPECTATE_NS, {})
+        return {room: len(members) for room, members in rooms.items()
+                if isinstance(room, str) and ":" in room and len(members)}
+
+    async def revoke(self, subjects: list[str]) -> None:
+        """Cut off every socket, on every process, that stands on one of ``subjects`` (call after the
+        revocation committed). Missed pushes are caught by each process's revalidation."""
+        if not subjects:
+            return
+        await self.credentials.revoke(subjects)
+        await self.manager.publish_revocation(subjects)
+
+    def _revalidate_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._revalidate())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _revalidate(self) -> None:
+        try:
+            await self.credentials.revalidate()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # PostgreSQL away: the next round tries again
+            log.warning("could not re-check socket credentials: %s", exc)
+
+    async def _revalidate_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._revalidate()
 
     def waiter(self, room: str) -> asyncio.Event:
         """Register interest before reading the database, so nothing committed in between is missed."""
@@ -113,8 +142,9 @@ class Realtime:
     async def pubsub_healthy(self, timeout: float = 1.0) -> bool:
         return await self.manager.probe(timeout)
 
-    def start_watchdog(self, interval: float) -> None:
-        self._watchdog = asyncio.create_task(self._watch_listener(interval))
+    def start_watchdog(self, interval: float, revalidate_interval: float) -> None:
+        self._tasks.add(asyncio.create_task(self._watch_listener(interval)))
+        self._tasks.add(asyncio.create_task(self._revalidate_every(revalidate_interval)))
 
     async def _watch_listener(self, interval: float) -> None:
         """Restart the pub/sub listener when two probes in a row fail while Redis answers."""
@@ -124,6 +154,9 @@ class Realtime:
             try:
                 if self.audience is not None:
                     await self.audience.heartbeat()
+            except (RedisError, OSError) as exc:
+                log.warning("spectator heartbeat failed: %s", exc)
+            try:
                 if await self.manager.probe(2.0):
                     failures = 0
                     continue
@@ -142,12 +175,9 @@ class Realtime:
         await close_all(self.open_sockets)
 
     async def close(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        tasks, self._tasks = list(self._tasks), set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.manager.stop_listener()
-        redis = getattr(self.manager, "redis", None)
-        if redis is not None:
-            try:
-                await redis.aclose()
-            except Exception:  # closing a half-dead connection may raise; nothing left to do
-                pass
+        await self.manager.close_clients()

@@ -7,6 +7,12 @@
 - reconnection backoff capped at 2 s instead of 60 s, so a Redis restart heals in seconds.
 - room waiters: every emit to a room, local or from another process, wakes REST long-pollers of that
   room on this process.
+- revocations: ``publish_revocation`` tells every process to cut off the sockets standing on a
+  revoked credential; ``on_resubscribed`` lets the hub re-check credentials after an outage, when
+  such a message may have been missed.
+- Redis clients sized and timed on purpose (see redis_client.py): one pool for publishing, one
+  connection for the listener. The library would build a new, never-closed client after every
+  publish error.
 """
 
 from __future__ import annotations
@@ -16,24 +22,35 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import socketio
+from redis.asyncio import Redis
+
+from ..redis_client import open_redis
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
 PROBE_METHOD = "arena_probe"
+REVOKE_METHOD = "arena_revoke"
 _PROBE_PREFIX = json.dumps({"method": PROBE_METHOD})[:-1].encode()  # b'{"method": "arena_probe"'
+_REVOKE_PREFIX = json.dumps({"method": REVOKE_METHOD})[:-1].encode()
 MAX_RETRY_SLEEP = 2.0
+PUBLISH_POOL_SIZE = 8
 
 
 class ArenaRedisManager(socketio.AsyncRedisManager):
-    def __init__(self, url: str, channel: str, watch_namespace: str) -> None:
-        super().__init__(
-            url,
-            channel=channel,
-            redis_options={"health_check_interval": 10, "socket_keepalive": True, "socket_connect_timeout": 2},
-        )
+    def __init__(self, url: str, channel: str, watch_namespace: str, settings: Settings) -> None:
+        super().__init__(url, channel=channel)
+        self.settings = settings
+        self.redis: Redis | None = None  # publishing
+        self._listen_client: Redis | None = None
+        # Called with the subjects of a revocation another process published.
+        self.on_revoke: Callable[[list[str]], Awaitable[Any]] | None = None
+        # Called each time the listener (re)subscribes: messages sent meanwhile may be lost.
+        self.on_resubscribed: Callable[[], Any] | None = None
         self._probes: dict[str, asyncio.Future[None]] = {}
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._watch_namespace = watch_namespace
@@ -62,16 +79,19 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         finally:
             self._probes.pop(nonce, None)
 
-    async def stop_listener(self) -> None:
-        """Retire the current listener loop and close its connection (which wakes its blocked read)."""
-        self._generation += 1
-        pubsub = self.pubsub
-        self.connected = False
+    async def _close_pubsub(self) -> None:
+        pubsub, self.pubsub = self.pubsub, None
         if pubsub is not None:
             try:
                 await pubsub.aclose()
             except Exception:  # a half-dead connection may fail to close; it is retired either way
                 pass
+
+    async def stop_listener(self) -> None:
+        """Retire the current listener loop and close its connection (which wakes its blocked read)."""
+        self._generation += 1
+        self.connected = False
+        await self._close_pubsub()
         thread = getattr(self, "thread", None)
         if thread is not None and not thread.done():
             await asyncio.sleep(0.05)  # let the woken read reach the retirement point
@@ -97,18 +117,43 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         await self._publish_many(messages)
 
     async def _publish_many(self, messages: list[dict]) -> None:
-        for attempt in (1, 2):
-            try:
-                if not self.connected:
-                    self._redis_connect()
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for m in messages:
-                        pipe.publish(self.channel, self.json.dumps(m))
-                    await pipe.execute()
-                return
-            except Exception as exc:
-                self.connected = False
-                log.error("cannot publish to Redis (attempt %s): %s", attempt, exc)
+        """Publish to the other processes. A failure is logged, not raised: what was published is
+        already committed and delivered here, and other processes' clients fill the gap by seq."""
+        try:
+            async with self._publisher().pipeline(transaction=False) as pipe:
+                for m in messages:
+                    pipe.publish(self.channel, self.json.dumps(m))
+                await pipe.execute()
+        except Exception as exc:
+            log.warning("cannot publish %d message(s) to Redis: %s", len(messages), exc)
+
+    async def _publish(self, data: dict) -> None:
+        await self._publish_many([data])
+
+    async def publish_revocation(self, subjects: list[str]) -> None:
+        """Tell the other processes to cut off sockets standing on ``subjects``."""
+        await self._publish({"method": REVOKE_METHOD, "subjects": subjects, "host_id": self.host_id})
+
+    def _publisher(self) -> Redis:
+        if self.redis is None:
+            self.redis = open_redis(self.redis_url, self.settings, size=PUBLISH_POOL_SIZE)
+        return self.redis
+
+    def _redis_connect(self) -> None:
+        """A fresh pub/sub connection for the listener (the old one is closed by the caller)."""
+        if self._listen_client is None:
+            self._listen_client = open_redis(self.redis_url, self.settings, size=2)
+        self.pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+    async def close_clients(self) -> None:
+        for client in (self.redis, self._listen_client):
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception:  # closing a half-dead connection may raise; nothing left to do
+                    pass
+        self.redis = self._listen_client = None
 
     async def _listen(self) -> AsyncIterator[bytes]:
         own = f'"host_id": "{self.host_id}"'.encode()
@@ -117,6 +162,9 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
             # (payload and all) only to drop it. A byte search is enough to drop it first. Probes and
             # callbacks carry no host_id of ours in that form, so they still pass.
             if isinstance(data, bytes) and own in data and data.startswith(b'{"method": "emit"'):
+                continue
+            if isinstance(data, bytes) and data.startswith(_REVOKE_PREFIX):
+                await self._handle_revocation(data)
                 continue
             if isinstance(data, bytes) and data.startswith(_PROBE_PREFIX):
                 try:
@@ -129,6 +177,18 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 continue
             yield data
 
+    async def _handle_revocation(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return
+        if message.get("host_id") == self.host_id or self.on_revoke is None:
+            return  # our own: handled before it was published
+        try:
+            await self.on_revoke(list(message.get("subjects", ())))
+        except Exception:
+            log.exception("could not apply a revocation")
+
     async def _redis_listen_with_retries(self):  # the library's loop, capped backoff, retirable
         generation = self._generation
         retry_sleep = 0.25
@@ -136,11 +196,14 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         while generation == self._generation:
             try:
                 if not subscribed:
+                    await self._close_pubsub()
                     self._redis_connect()
                     await self.pubsub.subscribe(self.channel)
                     subscribed = True
                     retry_sleep = 0.25
                     log.info("subscribed to Redis channel %s", self.channel)
+                    if self.on_resubscribed is not None:
+                        self.on_resubscribed()
                 async for message in self.pubsub.listen():
                     if generation != self._generation:
                         break

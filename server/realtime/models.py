@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from ..inputs import Seq
 from ..wire import Inbound, Outbound
 
 RoomName = Annotated[str, StringConstraints(pattern=r"^[a-z]+:[A-Za-z0-9_-]{1,100}$")]
@@ -24,7 +25,7 @@ class RoomEvent(Outbound):
 
 class WatchRoom(Inbound):
     room: RoomName
-    since_seq: int = Field(0, ge=0, description="the last seq this client saw; 0 for everything")
+    since_seq: Seq = Field(0, description="the last seq this client saw; 0 for everything")
     snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
 
 

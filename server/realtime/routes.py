@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ..inputs import Seq
 from ..rest import Call, RouteTable
 from ..wire import Inbound
 from . import rooms
@@ -13,7 +14,7 @@ routes = RouteTable("rooms")
 
 
 class EventsQuery(Inbound):
-    after: int = Field(0, ge=0, description="the last seq already seen")
+    after: Seq = Field(0, description="the last seq already seen")
     wait: float = Field(0, ge=0, le=30, description="seconds to wait for a new event when there is none")
     limit: int = Field(500, ge=1, le=1000)
 

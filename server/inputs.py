@@ -1,0 +1,87 @@
+"""The input types every domain uses, and the check every payload passes before its model.
+
+PostgreSQL refuses text with NUL or lone surrogates, and integers past its column types; Python's
+JSON decoder recurses once per nesting level. Left to the database or the decoder, each of those
+becomes a 500. ``check_payload`` rejects them all up front, for every REST body, query, path and
+socket payload (``wire.parse`` calls it), with ``validation.failed`` or ``validation.too_deep`` and
+a ``loc`` that says where. Integer fields then declare the column they end in with ``Int32`` /
+``Int64`` (or the named types built on them), so a value past it is a validation error as well.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from .errors import AppError
+
+MAX_DEPTH = 32
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+# A room's seq, or the last one a client saw (0: nothing yet).
+Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Offset = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# A 1-based position stored in an integer column (a turn number, a step number, ...).
+Ordinal = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def _bad(loc: list[str], msg: str, type_: str) -> AppError:
+    return AppError("validation.failed", "the payload is not valid", 422,
+                    details=[{"loc": loc, "msg": msg, "type": type_}])
+
+
+def too_deep(loc: list[str] | None = None) -> AppError:
+    """The payload nests deeper than any of ours does (``MAX_DEPTH``)."""
+    msg = f"the payload is nested more than {MAX_DEPTH} levels deep"
+    return AppError("validation.too_deep", msg, 422, details=[{"loc": loc or [], "msg": msg, "type": "too_deep"}])
+
+
+def _string_problem(s: str) -> tuple[str, str] | None:
+    if "\x00" in s:
+        return "text may not contain NUL (\\u0000)", "string_nul"
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text may not contain lone surrogates", "string_surrogate"
+    return None
+
+
+def check_payload(payload: Any, where: str | None = None) -> None:
+    """Raise ``validation.failed`` for NUL or lone surrogates in any string (keys too), integers
+    outside 64 bits, NaN or infinite numbers; ``validation.too_deep`` past ``MAX_DEPTH`` levels.
+
+    Iterative, so no payload can make it recurse.
+    """
+    root: list[str] = [where] if where else []
+    stack: list[tuple[Any, list[str], int]] = [(payload, root, 0)]
+    while stack:
+        value, loc, depth = stack.pop()
+        if isinstance(value, str):
+            problem = _string_problem(value)
+            if problem:
+                raise _bad(loc, *problem)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not -INT64_MAX - 1 <= value <= INT64_MAX:
+                raise _bad(loc, "integer out of range (64-bit at most)", "int_range")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _bad(loc, "numbers must be finite", "float_finite")
+        elif isinstance(value, bytes | bytearray):
+            raise _bad(loc, "binary data is not accepted; send JSON", "bytes")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise too_deep(loc)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    problem = _string_problem(key)
+                    if problem:
+                        raise _bad([*loc, "<key>"], *problem)
+                stack.append((item, [*loc, str(key)], depth + 1))

@@ -1,0 +1,40 @@
+"""One way to open Redis, sized and timed on purpose.
+
+redis-py's defaults do not suit a server: the asyncio pool holds 100 connections and raises at once
+when they are all busy, and every command is retried three times with a backoff of up to 10 s on a
+timeout, so a frozen Redis holds a request for many seconds. Here the pool blocks for a short,
+configured wait; an answer that takes longer than ``redis_timeout`` fails; only a dropped connection
+(a Redis restart) is retried once, at once, on a fresh connection. Callers decide what a failure
+means; the transports turn it into ``service.unavailable``.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from .settings import Settings
+
+
+def pool_options(settings: Settings) -> dict:
+    """Connection options shared by every Redis client of the server."""
+    return {
+        "socket_timeout": settings.redis_timeout,
+        "socket_connect_timeout": settings.redis_timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    }
+
+
+def open_redis(url: str, settings: Settings, *, size: int | None = None) -> Redis:
+    """A client on its own blocking pool of ``size`` (default ``redis_pool_size``) connections."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=size or settings.redis_pool_size,
+        timeout=settings.redis_pool_timeout,
+        **pool_options(settings),
+    )
+    return Redis(connection_pool=pool)
