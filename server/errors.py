@@ -64,10 +64,12 @@ def service_unavailable(service: str, retry_after: int = 1) -> AppError:
     )
 
 
-def validation_failed(exc: ValidationError) -> AppError:
-    """Turn pydantic's errors into a stable, JSON-safe list of ``{loc, msg, type}``."""
+def validation_failed(exc: ValidationError, where: str | None = None) -> AppError:
+    """Turn pydantic's errors into a stable, JSON-safe list of ``{loc, msg, type}``; ``where``
+    (``query``, ``path``) starts each ``loc``."""
+    first = [where] if where else []
     details = [
-        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        {"loc": [*first, *(str(p) for p in err["loc"])], "msg": err["msg"], "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
     return AppError("validation.failed", "the payload is not valid", 422, details=details)

@@ -32,6 +32,10 @@ def unavailable(exc: BaseException) -> AppError | None:
     if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
         # "connection is closed" / "pool is closed": the server went away under a pooled connection.
         return service_unavailable("postgres")
+    if isinstance(exc, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(exc):
+        # A dying backend's FATAL reached an idle pooled connection before its EOF did: the protocol
+        # waits for a ReadyForQuery that never comes, and the next query on it raises this.
+        return service_unavailable("postgres")
     if isinstance(exc, ConnectionError):
         # asyncpg raises the builtin errors when it cannot connect at all (refused, reset);
         # redis-py wraps its own, matched above.

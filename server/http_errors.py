@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_server import Server
@@ -20,18 +21,15 @@ from .errors import AppError, error_body, internal
 
 log = logging.getLogger(__name__)
 
-CODES = {
-    413: "validation.payload_too_large",
-    431: "validation.headers_too_large",
-}
 
 
-def _code(status: int, exc: BaseException | None) -> str:
-    if status in CODES:
-        return CODES[status]
-    if exc is not None and "too long" in str(exc).lower():
-        return "validation.headers_too_large"
-    return "validation.bad_request"
+def _refusal(status: int, exc: BaseException | None, message: str | None) -> AppError:
+    if isinstance(exc, LineTooLong):
+        return AppError("validation.headers_too_large", "a request header (or the request line) is too long", 431)
+    if status == 413:
+        return AppError("validation.payload_too_large", "the request is too large", 413)
+    reason = (getattr(exc, "message", None) or message or str(exc or "")).strip() or "bad request"
+    return AppError("validation.bad_request", f"malformed HTTP request: {reason}", status)
 
 
 class _ArenaRequestHandler(RequestHandler):
@@ -41,13 +39,12 @@ class _ArenaRequestHandler(RequestHandler):
             self.log_exception("error handling request from %s", request.remote, exc_info=exc)
             err = internal()
         else:
-            reason = (getattr(exc, "message", None) or message or str(exc or "")).strip() or "bad request"
-            log.info("refused a malformed request from %s: %s", request.remote, reason)
+            err = _refusal(status, exc, message)
+            log.info("refused a malformed request from %s: %s", request.remote, err.code)
             log.debug("malformed request", exc_info=exc)
-            err = AppError(_code(status, exc), reason, status)
         if request.writer.output_size > 0:
             raise ConnectionError("response already started; cannot send the error")
-        response = web.json_response(error_body(err), status=status)
+        response = web.json_response(error_body(err), status=err.status)
         response.force_close()
         return response
 

@@ -27,6 +27,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs each failed reconnect during a PostgreSQL outage with a full traceback;
+    the exception's text on the same line says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def configure(fmt: str = "text", level: str = "INFO") -> None:
     """Install one stderr handler on the root logger."""
     handler = logging.StreamHandler()
@@ -40,3 +52,6 @@ def configure(fmt: str = "text", level: str = "INFO") -> None:
     # Per-packet chatter from these libraries is not a lifecycle event.
     for noisy in ("socketio", "engineio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    pool_log = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, _OneLine) for f in pool_log.filters):
+        pool_log.addFilter(_OneLine())

@@ -41,7 +41,7 @@ def parse(model: type[M], payload: Any, where: str | None = None) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise validation_failed(exc) from None
+        raise validation_failed(exc, where) from None
 
 
 def parse_json(raw: bytes) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib  # Api.request has a parameter called json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,7 @@ class Api:
         async with self.session.request(method, self.base + path, **kwargs) as resp:
             text = await resp.text()
             try:
-                import json as _json
-
-                body = _json.loads(text) if text else None
+                body = jsonlib.loads(text) if text else None
             except ValueError:
                 body = text
             return Reply(resp.status, body, dict(resp.headers))
@@ -153,3 +152,44 @@ async def wait_until_ready(url: str, proc, log_path, timeout: float = 60) -> Non
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("server not ready:\n" + log_path.read_text())
             await asyncio.sleep(0.1)
+
+
+class RawSocket:
+    """A bare Engine.IO 4 websocket speaking Socket.IO packets by hand, to send what no client
+    library would (undecodable JSON, JSON nested 100,000 deep)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, http: aiohttp.ClientSession, namespace: str) -> None:
+        self.ws, self.http, self.namespace = ws, http, namespace
+        self._next_id = 0
+
+    @classmethod
+    async def open(cls, url: str, namespace: str, auth: Any = None) -> RawSocket:
+        http = aiohttp.ClientSession()
+        ws = await http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket")
+        opened = await ws.receive_str(timeout=5)
+        assert opened.startswith("0"), opened
+        await ws.send_str(f"40{namespace}," + (jsonlib.dumps(auth) if auth is not None else ""))
+        sock = cls(ws, http, namespace)
+        reply = await sock._receive(lambda m: m.startswith(f"40{namespace},") or m.startswith(f"44{namespace},"))
+        assert reply.startswith("40"), reply
+        return sock
+
+    async def _receive(self, wanted) -> str:
+        while True:
+            msg = await self.ws.receive_str(timeout=5)
+            if msg == "2":  # Engine.IO ping
+                await self.ws.send_str("3")
+            elif wanted(msg):
+                return msg
+
+    async def send(self, body: str) -> Any:
+        """Send ``42<ns>,<id><body>`` as it is; return the ack's first argument."""
+        self._next_id += 1
+        prefix = f"43{self.namespace},{self._next_id}"
+        await self.ws.send_str(f"42{self.namespace},{self._next_id}{body}")
+        reply = await self._receive(lambda m: m.startswith(prefix) and m[len(prefix):len(prefix) + 1] == "[")
+        return jsonlib.loads(reply[len(prefix):])[0]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.http.close()

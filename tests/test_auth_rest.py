@@ -102,6 +102,26 @@ async def test_agent_created_by_user_is_owned_and_listed_as_mine(api: Api) -> No
     assert dup.status == 409 and dup.code == "agent.name_taken"
 
 
+async def test_only_the_owner_the_agent_and_admins_see_who_owns_an_agent(api: Api, database_url: str) -> None:
+    user, token = await api.new_user("private-owner")
+    agent, key = await api.new_agent("owned-quietly", token=token)
+    _, stranger = await api.new_user("stranger")
+    path = f"/api/agents/{agent['id']}"
+    assert (await api.get(path)).body["owner_id"] is None
+    assert (await api.get(path, token=stranger)).body["owner_id"] is None
+    assert [a["owner_id"] for a in (await api.get("/api/agents")).body] == [None]
+    assert (await api.get(path, token=token)).body["owner_id"] == user["id"]
+    assert (await api.get(path, token=key)).body["owner_id"] == user["id"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE users SET is_admin = true WHERE username = 'stranger'")
+    finally:
+        await conn.close()
+    login = await api.post("/api/auth/login", {"login": "stranger", "password": "correct horse battery"})
+    admin = login.body["session"]["token"]
+    assert (await api.get(path, token=admin)).body["owner_id"] == user["id"]
+
+
 async def test_rotate_key_invalidates_old_key_and_its_sessions(api: Api) -> None:
     agent, key = await api.new_agent("rotator")
     exchanged = await api.post("/api/auth/token", {"api_key": key})

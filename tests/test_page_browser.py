@@ -24,7 +24,7 @@ from tests.page_support import (
     screenshot,
     wait_status,
 )
-from tests.support import connect
+from tests.support import connect, eventually
 
 expect.set_options(timeout=10_000)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -89,6 +89,12 @@ async def test_lobby_lists_a_new_battle_and_updates_it_in_place(make_server, pag
         watcher, _ = await connect(srv.url, "/spectate")
         try:
             assert (await watcher.call("battle:watch", {"battle_id": b["id"]}, namespace="/spectate"))["ok"]
+
+            async def counted() -> bool:  # counts are written a moment after a change
+                listed = await srv.api.get("/api/battles", params={"live": "true"})
+                return [x["spectators"] for x in listed.body if x["id"] == b["id"]] == [1]
+
+            await eventually(counted)
             await page.reload()
             await expect(card.locator(".spectator-count")).to_have_text("1")
             await screenshot(page, "lobby")

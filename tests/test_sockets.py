@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import socketio
 
-from tests.support import Api
+from tests.support import Api, eventually
 
 
 async def _refusal(url: str, namespace: str, auth) -> dict:
@@ -75,3 +75,44 @@ async def test_validation_and_oversize_socket_messages(arena, api: Api, sockets)
                             timeout=5)
     assert ack["error"]["code"] == "validation.payload_too_large"
     assert client.connected  # an oversize message is an error, not a disconnect
+
+
+async def _spectate_with(url: str, headers: dict, auth=None) -> tuple[socketio.AsyncClient, dict | None]:
+    """Connect to /spectate as a browser would (Origin, Cookie); the client and any refusal."""
+    client = socketio.AsyncClient(reconnection=False)
+    refused: asyncio.Future = asyncio.get_running_loop().create_future()
+    client.on("connect_error", namespace="/spectate")(lambda data: refused.done() or refused.set_result(data))
+    try:
+        await client.connect(url, namespaces=["/spectate"], transports=["websocket"], headers=headers, auth=auth,
+                             wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        return client, await asyncio.wait_for(refused, 5)
+    return client, None
+
+
+async def test_the_session_cookie_opens_a_socket_only_from_allowed_origins(make_server) -> None:
+    srv = await make_server(cors_origins="http://trusted.example")
+    _, token = await srv.api.new_user("cookie-user")
+    cookie = {"Cookie": f"arena_session={token}"}
+    opened = []
+    try:
+        client, refusal = await _spectate_with(srv.url, {**cookie, "Origin": "http://evil.example"})
+        assert refusal["data"]["error"]["code"] == "auth.origin_forbidden"
+        assert not client.connected
+        for headers, auth in [
+            ({**cookie, "Origin": srv.url}, None),  # our own page
+            ({**cookie, "Origin": "http://trusted.example"}, None),  # CORS_ORIGINS
+            ({**cookie}, None),  # no Origin: not a browser
+            ({"Origin": "http://evil.example"}, {"token": token}),  # an explicit token is no ambient credential
+            ({"Origin": "http://evil.example"}, None),  # anonymous
+        ]:
+            client, refusal = await _spectate_with(srv.url, headers, auth)
+            assert refusal is None and client.connected, (headers, refusal)
+            opened.append(client)
+        # the cookie sockets really are the user's: logging out cuts them off, not the anonymous one
+        assert (await srv.api.post("/api/auth/logout", token=token)).status == 204
+        await eventually(lambda: [c.connected for c in opened] == [False, False, False, False, True])
+    finally:
+        for c in opened:
+            if c.connected:
+                await c.disconnect()

@@ -62,10 +62,15 @@ def cookie_origin_allowed(core: Core, environ: dict) -> bool:
 
 async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
     for hook in hooks:
+        name = getattr(hook, "__name__", hook)
         try:
             await hook(core, actor, sid)
-        except Exception:
-            log.exception("connection hook %s failed for %s", getattr(hook, "__name__", hook), actor.label)
+        except Exception as exc:
+            err = unavailable(exc)
+            if err is None:
+                log.exception("connection hook %s failed for %s", name, actor.label)
+            else:  # e.g. a seat's grace not started: the agent's next action or reconnect settles it
+                log.warning("connection hook %s for %s: %s unavailable", name, actor.label, err.details["service"])
 
 
 async def _authenticate_agent(core: Core, auth: dict, ip: str | None) -> Actor:

@@ -1,0 +1,186 @@
+"""Outages fail fast and heal, during a live battle with spectators, on the server's own supervised
+embedded PostgreSQL and Redis: Redis frozen (SIGSTOP), Redis killed, the PostgreSQL postmaster
+killed. Each: clear errors while down, recovery without restarting the server, the battle finishes,
+no turn lost or stored twice, every spectator's seqs contiguous with nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+from aiohttp.test_utils import TestServer
+
+from server.app import create_app
+from server.core import DATABASE_URL, SUPERVISOR
+from server.settings import Settings
+from tests.live_battle import Bot, Spectator, check_nothing_lost_or_doubled
+from tests.support import Api, eventually
+
+MAX_TURNS = 10
+
+
+@dataclass
+class Embedded:
+    server: TestServer
+    api: Api
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def pid(self, name: str) -> int:
+        return next(s.service.pid for s in self.server.app[SUPERVISOR].services if s.name == name)
+
+    def restarts(self, name: str) -> int:
+        return next(s.restarts for s in self.server.app[SUPERVISOR].services if s.name == name)
+
+    @property
+    def database_url(self) -> str:
+        return self.server.app[DATABASE_URL]
+
+    async def readyz(self) -> tuple[int, dict]:
+        async with self.api.session.get(self.url + "/readyz") as r:
+            return r.status, (await r.json())["checks"]
+
+    async def ready(self) -> bool:
+        return (await self.readyz())[0] == 200
+
+
+@pytest.fixture
+async def embedded_arena(tmp_path: Path) -> AsyncIterator[Embedded]:
+    """An arena that starts and supervises its own PostgreSQL and Redis, as `arena serve` does."""
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url="", redis_url="", secret_key="",
+        socketio_channel=f"outage-{tag}", redis_prefix=f"o{tag}",
+        battle_start_delay_ms=50, sweep_interval=0.1, pubsub_watchdog_seconds=0.5,
+        rate_socket_event="1000/1", rate_login="1000/60", rate_register="1000/60",
+    )
+    server = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    http = aiohttp.ClientSession()
+    try:
+        yield Embedded(server, Api(str(server.make_url("")), http))
+    finally:
+        await http.close()
+        await server.close()
+
+
+@dataclass
+class Live:
+    bots: list[Bot]
+    spectators: list[Spectator]
+    battle: dict
+
+    def answered(self) -> int:
+        return sum(len(b.answered) for b in self.bots)
+
+    async def close(self) -> None:
+        for x in [*self.bots, *self.spectators]:
+            await x.close()
+
+
+async def start_battle(arena: Embedded) -> Live:
+    """Two bots in a head-to-head battle of MAX_TURNS turns, two spectators, three turns played."""
+    bots = []
+    for name in ("fault-alice", "fault-bob"):
+        _, key = await arena.api.new_agent(f"{name}-{uuid.uuid4().hex[:4]}")
+        bot = Bot(name, key)
+        await bot.connect(arena.url)
+        bots.append(bot)
+    created = await bots[0].call("battle:create", {"topic": "through the storm", "max_turns": MAX_TURNS,
+                                                   "turn_duration_ms": 4000, "voting_duration_ms": 300})
+    battle = created["data"]
+    spectators = [Spectator(battle["id"]) for _ in range(2)]
+    for s in spectators:
+        await s.connect(arena.url)
+    assert (await bots[1].call("battle:join", {"room_code": battle["room_code"]}))["ok"]
+    live = Live(bots, spectators, battle)
+    await eventually(lambda: live.answered() >= 3, timeout=15)
+    await arena.api.new_user("fault-user")
+    return live
+
+
+async def finish(arena: Embedded, live: Live) -> None:
+    """The battle completes, and nothing was lost or doubled."""
+    for s in live.spectators:
+        await s.wait_status("COMPLETED", timeout=90)
+    await check_nothing_lost_or_doubled(arena.database_url, live.battle["id"], MAX_TURNS, live.spectators)
+
+
+async def _login(arena: Embedded):
+    return await arena.api.post("/api/auth/login", {"login": "fault-user", "password": "correct horse battery"})
+
+
+async def test_redis_frozen_answers_unavailable_fast_and_heals(embedded_arena: Embedded) -> None:
+    arena = embedded_arena
+    live = await start_battle(arena)
+    try:
+        redis_pid = arena.pid("redis")
+        os.kill(redis_pid, signal.SIGSTOP)
+        try:
+            r = await asyncio.wait_for(_login(arena), 5)  # refused, not held for seconds, not let through
+            assert (r.status, r.code) == (503, "service.unavailable") and r.headers["Retry-After"]
+            ack = await asyncio.wait_for(live.bots[0].call("room:unwatch", {"room": "lobby:battles"}), 5)
+            assert ack["error"]["code"] == "service.unavailable"
+            status, checks = await arena.readyz()
+            assert status == 503 and checks["redis"].startswith("down") and checks["postgres"] == "ok"
+            await asyncio.sleep(2)
+        finally:
+            os.kill(redis_pid, signal.SIGCONT)
+        await eventually(arena.ready, timeout=20)
+        assert (await _login(arena)).status == 200
+        await finish(arena, live)
+        assert arena.restarts("redis") == 0  # frozen, not dead: nothing to restart
+    finally:
+        await live.close()
+
+
+async def test_redis_killed_is_restarted_and_the_battle_goes_on(embedded_arena: Embedded, caplog) -> None:
+    arena = embedded_arena
+    live = await start_battle(arena)
+    try:
+        old = arena.pid("redis")
+        os.kill(old, signal.SIGKILL)
+        r = await _login(arena)
+        assert (r.status, r.code) == (503, "service.unavailable")
+        await eventually(lambda: arena.restarts("redis") == 1, timeout=20)
+        await eventually(arena.ready, timeout=20)
+        assert arena.pid("redis") != old and not psutil.pid_exists(old)  # reaped: no zombie left
+        assert any("embedded redis exited with code -9" in rec.getMessage() for rec in caplog.records
+                   if rec.levelno == logging.ERROR)
+        assert (await _login(arena)).status == 200  # the limiter's script is loaded again
+        await finish(arena, live)
+    finally:
+        await live.close()
+
+
+async def test_postgres_killed_is_restarted_and_nothing_committed_is_lost(embedded_arena: Embedded) -> None:
+    arena = embedded_arena
+    live = await start_battle(arena)
+    try:
+        old = arena.pid("postgres")
+        os.kill(old, signal.SIGKILL)
+        r = await arena.api.get("/api/battles")
+        assert (r.status, r.code) == (503, "service.unavailable")
+        assert r.body["error"]["details"]["service"] == "postgres"
+        status, checks = await arena.readyz()
+        assert status == 503 and checks["postgres"].startswith("down") and checks["redis"] == "ok"
+        await eventually(lambda: arena.restarts("postgres") == 1, timeout=30)
+        await eventually(arena.ready, timeout=30)
+        assert not psutil.pid_exists(old)
+        assert (await arena.api.get("/api/battles")).status == 200
+        await finish(arena, live)
+        refusals = {code for b in live.bots for code in b.refusals}
+        assert refusals <= {"service.unavailable"}, refusals  # never internal
+    finally:
+        await live.close()
