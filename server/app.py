@@ -139,7 +139,7 @@ def _database(sql_dir: Path):
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    client = open_redis(app[REDIS_URL], app[SETTINGS])
+    client = open_redis(app[REDIS_URL], app[SETTINGS], size=app[SETTINGS].redis_pool_size)
     app[REDIS] = client
     yield
     await client.aclose()

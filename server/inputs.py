@@ -51,6 +51,20 @@ def _string_problem(s: str) -> tuple[str, str] | None:
     return None
 
 
+def is_text(value: str) -> bool:
+    """True when PostgreSQL (and any encoder) can take ``value``: no NUL, no lone surrogates."""
+    return _string_problem(value) is None
+
+
+def header_text(value: str | None, max_length: int = 512) -> str | None:
+    """A request header as text that can be stored: aiohttp keeps bytes that are not UTF-8 as lone
+    surrogates; they become U+FFFD, NULs go, and it is cut to ``max_length``."""
+    if value is None:
+        return None
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "")
+    return text[:max_length]
+
+
 def check_payload(payload: Any, where: str | None = None) -> None:
     """Raise ``validation.failed`` for NUL or lone surrogates in any string (keys too), integers
     outside 64 bits, NaN or infinite numbers; ``validation.too_deep`` past ``MAX_DEPTH`` levels.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -77,12 +78,13 @@ class RateLimiter:
         self.keys = keys
         self._sha = hashlib.sha1(SLIDING_LOG.encode()).hexdigest()
 
-    async def check(self, *limits: Limit, also_get: str | None = None) -> bytes | None:
+    async def check(self, *limits: Limit, also_get: Sequence[str] = ()) -> list[bytes | None]:
         """Record one hit against all ``limits`` (or none of them, if one refuses).
 
         Raises ``rate_limited`` (with the seconds until the refusing limit frees a slot) or
-        ``service.unavailable`` when Redis cannot answer. ``also_get`` reads one more key in the same
-        round trip (a socket event checks its session record this way) and returns its value.
+        ``service.unavailable`` when Redis cannot answer. ``also_get`` reads more keys in the same
+        round trip (a socket event checks its session and revocation markers this way) and returns
+        their values.
         """
         keys = [self.keys.rate(lim.bucket, lim.subject) for lim in limits]
         args: list[object] = [uuid.uuid4().hex]
@@ -99,16 +101,16 @@ class RateLimiter:
             raise service_unavailable("redis") from None
         if refused:
             raise rate_limited(int(retry_ms) / 1000)
-        return extra[0] if extra else None
+        return extra[0] if extra else []
 
-    async def _run(self, keys: list[str], args: list[object], also_get: str | None) -> list:
+    async def _run(self, keys: list[str], args: list[object], also_get: Sequence[str]) -> list:
         # EVALSHA by hand: a pipeline given a Script object asks SCRIPT EXISTS first, every time.
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.evalsha(self._sha, len(keys), *keys, *args)
-            if also_get is not None:
-                pipe.get(also_get)
+            if also_get:
+                pipe.mget(also_get)
             return await pipe.execute()
 
-    async def hit(self, bucket: str, subject: str, rate: Rate, *, also_get: str | None = None) -> bytes | None:
+    async def hit(self, bucket: str, subject: str, rate: Rate) -> None:
         """``check`` with one limit."""
-        return await self.check(Limit(bucket, subject, rate), also_get=also_get)
+        await self.check(Limit(bucket, subject, rate))

@@ -18,10 +18,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from .settings import Settings
 
 
-def pool_options(settings: Settings) -> dict:
+def pool_options(settings: Settings, read_timeout: float | None) -> dict:
     """Connection options shared by every Redis client of the server."""
     return {
-        "socket_timeout": settings.redis_timeout,
+        "socket_timeout": read_timeout,
         "socket_connect_timeout": settings.redis_timeout,
         "socket_keepalive": True,
         "health_check_interval": 10,
@@ -29,12 +29,15 @@ def pool_options(settings: Settings) -> dict:
     }
 
 
-def open_redis(url: str, settings: Settings, *, size: int | None = None) -> Redis:
-    """A client on its own blocking pool of ``size`` (default ``redis_pool_size``) connections."""
+def open_redis(url: str, settings: Settings, *, size: int, for_pubsub: bool = False) -> Redis:
+    """A client on its own blocking pool of ``size`` connections.
+
+    ``for_pubsub``: its reads wait as long as it takes (a subscriber is idle until a message comes;
+    a dead connection is found by the listener's health checks and the watchdog's probes)."""
     pool = BlockingConnectionPool.from_url(
         url,
-        max_connections=size or settings.redis_pool_size,
+        max_connections=size,
         timeout=settings.redis_pool_timeout,
-        **pool_options(settings),
+        **pool_options(settings, None if for_pubsub else settings.redis_timeout),
     )
     return Redis(connection_pool=pool)

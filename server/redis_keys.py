@@ -15,6 +15,10 @@ class RedisKeys:
     def rate(self, bucket: str, subject: str) -> str:
         return f"{self.prefix}:rl:{bucket}:{subject}"
 
+    def revoked(self, subject: str) -> str:
+        """Set when a credential (``key:<id>``, ``session:<id>``, ...) is revoked."""
+        return f"{self.prefix}:revoked:{subject}"
+
     def watchers(self, room: str) -> str:
         return f"{self.prefix}:watchers:{room}"
 

@@ -13,9 +13,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from .core import CORE, METRICS, Core
-from .errors import AppError, error_body, internal
-from .faults import forget_dead_connections, unavailable
-from .inputs import check_payload
+from .errors import AppError, error_body
+from .faults import answer_for
+from .inputs import check_payload, header_text
 from .ratelimit import Rate
 from .wire import dump, parse, parse_json
 
@@ -34,6 +34,11 @@ class Call:
     actor: Any  # server.auth.actor.Actor
     path: dict[str, str]
     query: BaseModel | None
+
+    @property
+    def user_agent(self) -> str | None:
+        """The caller's User-Agent, as text that can be stored."""
+        return header_text(self.request.headers.get("User-Agent"))
 
 
 def client_ip(request: web.Request) -> str | None:
@@ -155,14 +160,7 @@ async def error_middleware(request: web.Request, handler: Callable) -> web.Strea
         err = AppError(code, exc.reason or code, exc.status)
         return web.json_response(error_body(err), status=exc.status)
     except Exception as exc:
-        err = unavailable(exc)
-        if err is None:
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            err = internal()
-        else:
-            log.warning("%s %s: %s unavailable (%s: %s)", request.method, request.path, err.details["service"],
-                        type(exc).__name__, exc)
-            await forget_dead_connections(err, request.app[CORE].db)
+        err = await answer_for(exc, request.app[CORE].db, f"{request.method} {request.path}")
         status = err.status
         metrics.errors.labels("rest", err.code).inc()
         return web.json_response(error_body(err), status=err.status, headers=err.headers)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # redis_pool_timeout for a free connection and redis_timeout for an answer; past either it is
     # answered service.unavailable (503) rather than queued for seconds or let through.
     redis_pool_size: int = Field(64, ge=2)
+    # Publishing room events to the other processes has a pool of its own (plus one connection
+    # that listens), so a burst of requests cannot starve fan-out.
+    redis_fanout_pool_size: int = Field(8, ge=1)
     redis_pool_timeout: float = Field(0.5, gt=0)
     redis_timeout: float = Field(0.5, gt=0)
     # Name of the Redis pub/sub channel python-socketio uses to fan events out between processes.
@@ -74,7 +77,7 @@ class Settings(BaseSettings):
     battle_grace_seconds: float = 60
 
     # How often each process proves its Redis pub/sub listener still delivers (and restarts it if
-    # not), rewrites its spectator counts, and checks that its supervised embedded services live.
+    # not) and rewrites its spectator counts.
     pubsub_watchdog_seconds: float = 5.0
     # How often each process re-checks the credentials of every socket it holds against PostgreSQL
     # (a backstop: revocations are pushed to every process at once).

@@ -33,15 +33,15 @@ class Supervised:
     service: Service
     state: str = "ok"
     restarts: int = 0
-    last_exit: int | None = None
 
 
 @dataclass
 class Supervisor:
-    """Watches the embedded services of this process (none when both URLs are given)."""
+    """Watches the embedded services of this process (none when both URLs are given), each in a
+    task of its own, so a restart that keeps failing never leaves the other unwatched."""
 
     services: list[Supervised] = field(default_factory=list)
-    _task: asyncio.Task | None = None
+    _tasks: list[asyncio.Task] = field(default_factory=list)
 
     def add(self, name: str, service: Service) -> None:
         self.services.append(Supervised(name, service))
@@ -51,28 +51,22 @@ class Supervisor:
         return {s.name: s.state for s in self.services}
 
     def start(self) -> None:
-        if self.services:
-            self._task = asyncio.create_task(self._run(), name="arena-supervisor")
+        self._tasks = [asyncio.create_task(self._watch(s), name=f"arena-supervise-{s.name}") for s in self.services]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self) -> None:
+    async def _watch(self, s: Supervised) -> None:
         while True:
             await asyncio.sleep(CHECK_EVERY)
-            for s in self.services:
-                code = s.service.exit_code()
-                if code is not None:
-                    await self._revive(s, code)
+            code = s.service.exit_code()
+            if code is not None:
+                await self._revive(s, code)
 
     async def _revive(self, s: Supervised, code: int) -> None:
-        s.last_exit = code
         s.state = f"restarting (exit {code})"
         log.error("embedded %s exited with code %s; restarting it on the same data directory", s.name, code)
         backoff = 0.2

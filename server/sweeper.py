@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .core import Core
-from .faults import forget_dead_connections, unavailable
+from .faults import answer_for
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,8 @@ class Sweeper:
                 done += await sweep(self.core)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                err = unavailable(exc)
-                if err is None:
-                    log.exception("sweep %s failed", name)
-                else:  # the next tick tries again; due rows stay due
-                    log.warning("sweep %s: %s unavailable (%s)", name, err.details["service"], exc)
-                    await forget_dead_connections(err, self.core.db)
+            except Exception as exc:  # due rows stay due: the next tick tries again
+                await answer_for(exc, self.core.db, f"sweep {name}")
         return done
 
     async def _run(self) -> None:

@@ -193,3 +193,18 @@ class RawSocket:
     async def close(self) -> None:
         await self.ws.close()
         await self.http.close()
+
+
+async def refusal(url: str, namespace: str, auth: Any = None, headers: dict | None = None) -> dict:
+    """Connect expecting to be refused; the ``connect_error`` data (``{message, data: {error}}``)."""
+    client = socketio.AsyncClient(reconnection=False)
+    got: asyncio.Future = asyncio.get_running_loop().create_future()
+    client.on("connect_error", namespace=namespace)(lambda data: got.done() or got.set_result(data))
+    try:
+        await client.connect(url, namespaces=[namespace], transports=["websocket"], auth=auth,
+                             headers=headers or {}, wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        return await asyncio.wait_for(got, 5)
+    finally:
+        await client.disconnect()
+    raise AssertionError("the connection was accepted")

@@ -70,3 +70,27 @@ async def test_a_wrong_count_in_redis_heals_at_the_next_heartbeat(make_server, s
         await r.aclose()
         await watcher.disconnect()
         await a.close()
+
+
+async def test_a_room_emptied_while_redis_refused_the_write_is_cleared_later(make_server, settings,
+                                                                              caplog) -> None:
+    """The count's write is really lost (Redis refuses it), not merely delayed; the room still heals."""
+    srv = await make_server(**FAST)
+    (a,) = await make_agents(srv.api, srv.url, "refused-host")
+    battle = await a.ok("battle:create", {"topic": "left in the dark"})
+    watcher, _ = await connect(srv.url, "/spectate")
+    admin = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await watcher.call("battle:watch", {"battle_id": battle["id"]}, namespace="/spectate")
+        await eventually(lambda: _equals(srv, battle["id"], 1))
+        await admin.execute_command("ACL", "SETUSER", "default", "-hset", "-hdel")
+        try:
+            await watcher.disconnect()
+            await eventually(lambda: any("could not write spectator counts" in r.getMessage()
+                                         for r in caplog.records), timeout=10)
+        finally:
+            await admin.execute_command("ACL", "SETUSER", "default", "+hset", "+hdel")
+        await eventually(lambda: _equals(srv, battle["id"], 0), timeout=10)
+    finally:
+        await admin.aclose()
+        await a.close()

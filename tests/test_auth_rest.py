@@ -238,3 +238,19 @@ async def test_session_survives_a_redis_flush(arena, api: Api, redis_url: str) -
     await client.aclose()
     r = await api.get("/api/me", token=token)
     assert r.status == 200 and r.body["user"]["username"] == "durable"
+
+
+async def test_a_session_in_use_has_its_last_use_recorded(api: Api, database_url: str, settings) -> None:
+    import redis.asyncio as aioredis
+
+    _, token = await api.new_user("toucher")
+    conn = await asyncpg.connect(database_url)
+    r = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await conn.execute("UPDATE sessions SET last_used_at = now() - interval '1 hour'")
+        await r.delete(*await r.keys(f"{settings.redis_prefix}:session:*"))  # as after its cache expired
+        assert (await api.get("/api/me", token=token)).status == 200
+        assert await conn.fetchval("SELECT last_used_at > now() - interval '1 minute' FROM sessions")
+    finally:
+        await r.aclose()
+        await conn.close()

@@ -5,13 +5,14 @@ the other namespace, oversize headers, malformed socket auth."""
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 
 import aiohttp
 import asyncpg
 import pytest
 
 from tests.battle_support import FAST, make_agents
-from tests.support import Api, RawSocket, connect
+from tests.support import Api, RawSocket, connect, refusal
 
 
 async def _count(database_url: str, table: str) -> int:
@@ -139,15 +140,50 @@ async def test_oversize_headers_and_bad_path_text_answer_in_the_error_shape(aren
 
 
 async def test_a_malformed_auth_payload_refuses_the_connection_clearly(arena) -> None:
-    import socketio
-
     for namespace, auth in (("/agent", {"api_key": "ak_\x00\x00"}), ("/spectate", {"token": "\ud800"})):
-        client = socketio.AsyncClient(reconnection=False)
-        refused: asyncio.Future = asyncio.get_running_loop().create_future()
-        client.on("connect_error", namespace=namespace)(lambda data, f=refused: f.done() or f.set_result(data))
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(arena.url, namespaces=[namespace], transports=["websocket"], auth=auth,
-                                 wait_timeout=5)
-        data = await asyncio.wait_for(refused, 5)
-        assert data["data"]["error"]["code"] == "validation.failed"
-        await client.disconnect()
+        assert (await refusal(arena.url, namespace, auth))["data"]["error"]["code"] == "validation.failed"
+
+
+async def _raw_http(url: str, head: bytes, body: bytes = b"") -> tuple[int, dict]:
+    """Send a request byte for byte (no client library would send these headers); status and JSON."""
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    try:
+        writer.write(head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    return int(status_line.split()[1]), jsonlib.loads(rest.partition(b"\r\n\r\n")[2] or b"null")
+
+
+@pytest.mark.parametrize(("path", "header", "code"), [
+    (b"/api/users", b"User-Agent: bot/\xff\xfe-ish", None),  # stored, cleaned
+    (b"/api/auth/login", b"User-Agent: \xed\xa0\x80", "auth.invalid_credentials"),
+    (b"/api/me", b"Authorization: Bearer tok\xffen.sig", "auth.invalid_token"),
+    (b"/api/me", b"Authorization: Bearer ak_\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff_" + b"x" * 43,
+     "auth.invalid_api_key"),
+    (b"/api/me", b"Authorization: Bearer ak_000000000000_\xff" + b"x" * 42, "auth.invalid_api_key"),
+    (b"/api/me", b"Cookie: arena_session=bad\xffcookie", "auth.invalid_token"),
+])
+async def test_bytes_that_are_not_text_in_headers_never_reach_the_database(arena, database_url: str, path,
+                                                                            header, code) -> None:
+    method = b"GET" if path == b"/api/me" else b"POST"
+    body = {b"/api/users": b'{"email": "h@example.com", "username": "header-bytes", "password": "long enough"}',
+            b"/api/auth/login": b'{"login": "nobody", "password": "whatever"}'}.get(path, b"")
+    head = method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + header + b"\r\n"
+    status, answer = await _raw_http(arena.url, head, body)
+    assert status != 500, answer
+    if code is None:
+        assert status == 201
+        conn = await asyncpg.connect(database_url)
+        try:
+            stored = await conn.fetchval("SELECT user_agent FROM sessions")
+        finally:
+            await conn.close()
+        assert stored == "bot/\ufffd\ufffd-ish"  # what was not text became U+FFFD
+    else:
+        assert answer["error"]["code"] == code

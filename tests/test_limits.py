@@ -92,11 +92,24 @@ async def test_with_redis_unreachable_security_limits_refuse_and_nothing_is_crea
         await client.disconnect()
 
 
-async def test_key_exchange_is_limited_per_key(make_server) -> None:
+async def _exchange_from(address: str, url: str, api_key: str) -> int:
+    """POST /api/auth/token from another loopback address (another client, as the server sees it)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector) as http, \
+            http.post(url + "/api/auth/token", json={"api_key": api_key}) as r:
+        return r.status
+
+
+async def test_key_exchange_is_limited_per_address_and_per_valid_key(make_server) -> None:
     srv = await make_server(rate_key_exchange="3/60")
-    _, key = await srv.api.new_agent("exchanger")
-    codes = [(await srv.api.post("/api/auth/token", {"api_key": key})).status for _ in range(4)]
-    assert codes == [201, 201, 201, 429]
+    keys = [(await srv.api.new_agent(f"exchanger-{i}"))[1] for i in range(3)]
+    assert [await _exchange_from("127.0.0.2", srv.url, keys[0]) for _ in range(3)] == [201] * 3
+    assert await _exchange_from("127.0.0.3", srv.url, keys[0]) == 429  # this key's budget is spent
+    assert await _exchange_from("127.0.0.2", srv.url, keys[1]) == 429  # and this address's
+    # wrong keys that share a real key's prefix spend only their own address's budget
+    forged = keys[2][:16] + "x" * (len(keys[2]) - 16)
+    assert [await _exchange_from("127.0.0.4", srv.url, forged) for _ in range(3)] == [401] * 3
+    assert await _exchange_from("127.0.0.5", srv.url, keys[2]) == 201
 
 
 async def test_many_spectators_behind_one_address_all_watch_with_no_refusal(make_server) -> None:

@@ -9,10 +9,11 @@ import asyncpg
 import pytest
 
 from server.auth.actor import Actor
+from server.core import CORE
 from server.errors import AppError
 from server.realtime.revocation import SocketCredentials
 from tests.battle_support import FAST, Agent
-from tests.support import Api, connect, eventually
+from tests.support import Api, connect, eventually, refusal
 
 
 def _revoked_notice(rec) -> dict | None:
@@ -43,30 +44,28 @@ async def test_revoking_a_session_cuts_off_its_silent_socket_on_another_process(
 
 async def test_a_rotated_key_socket_gets_no_private_prompt_after_rotation(make_server) -> None:
     """The attack the issue names: a silent socket opened with a key that was then rotated kept
-    receiving the agent's private battle:your_turn, transcript and all."""
+    receiving the agent's private battle:your_turn, transcript and all. Here the battle starts the
+    moment the rotation answers, without waiting for anything."""
     one = await make_server(**FAST)
     two = await make_server(**FAST)
     info, old_key = await one.api.new_agent("rotator")
+    opp_info, opp_key = await one.api.new_agent("rotator-opp")
     stale, stale_rec = await connect(two.url, "/agent", {"api_key": old_key})  # never sends anything
+    opponent = await Agent("rotator-opp", opp_info, opp_key).connect(two.url)
     try:
         rotated = await one.api.post(f"/api/agents/{info['id']}/keys/rotate", token=old_key)
         assert rotated.status == 201
-        await eventually(lambda: not stale.connected)
-        assert _revoked_notice(stale_rec)["error"]["code"] == "auth.session_revoked"
-
         fresh = await Agent("rotator", info, rotated.body["api_key"]).connect(one.url)
-        opp_info, opp_key = await one.api.new_agent("rotator-opp")
-        opponent = await Agent("rotator-opp", opp_info, opp_key).connect(two.url)
         battle = await fresh.ok("battle:create", {"topic": "after rotation", "max_turns": 2,
                                                   "turn_duration_ms": 5000})
         await opponent.ok("battle:join", {"room_code": battle["room_code"]})
-        prompt = await fresh.prompt(1)
+        prompt = await fresh.prompt(1)  # the agent's prompt went out, to the agent's room on every process
         assert prompt["battle_id"] == battle["id"]
-        assert not stale_rec.of("battle:your_turn")
-        assert [e for e, _ in stale_rec.events] == ["auth:revoked"]  # nothing at all after the notice
+        await eventually(lambda: not stale.connected)
+        assert [e for e, _ in stale_rec.events] == ["auth:revoked"]  # no prompt, nothing at all but the notice
         await fresh.close()
-        await opponent.close()
     finally:
+        await opponent.close()
         if stale.connected:
             await stale.disconnect()
 
@@ -87,8 +86,7 @@ async def test_deactivating_an_agent_cuts_off_all_its_sockets_everywhere(make_se
         for c, _ in clients:
             if c.connected:
                 await c.disconnect()
-    with pytest.raises(Exception):  # noqa: B017 - the refusal itself is covered in test_sockets
-        await connect(two.url, "/agent", {"api_key": key})
+    assert (await refusal(two.url, "/agent", {"api_key": key}))["data"]["error"]["code"] == "auth.invalid_api_key"
 
 
 async def test_logout_and_closing_an_account_cut_off_spectator_sockets(make_server) -> None:
@@ -191,3 +189,20 @@ async def test_revalidation_checks_every_kind_of_credential(arena, api: Api, dat
             f"user:{user['id']}"}
     finally:
         await conn.close()
+
+
+async def test_a_socket_whose_process_missed_the_push_is_refused_at_its_next_event(make_server) -> None:
+    one = await make_server()
+    two = await make_server(revalidate_seconds=3600)  # no backstop re-check during the test
+    info, key = await one.api.new_agent("missed-push")
+    client, rec = await connect(two.url, "/agent", {"api_key": key})
+    try:
+        await two.app[CORE].realtime.manager.stop_listener()  # process two hears no push from now on
+        assert (await one.api.post(f"/api/agents/{info['id']}/keys/rotate", token=key)).status == 201
+        ack = await client.call("room:unwatch", {"room": "lobby:battles"}, namespace="/agent", timeout=5)
+        assert ack["ok"] is False and ack["error"]["code"] == "auth.session_revoked"
+        await eventually(lambda: not client.connected)
+        assert _revoked_notice(rec) is not None
+    finally:
+        if client.connected:
+            await client.disconnect()

@@ -7,23 +7,7 @@ import asyncio
 import pytest
 import socketio
 
-from tests.support import Api, eventually
-
-
-async def _refusal(url: str, namespace: str, auth) -> dict:
-    client = socketio.AsyncClient(reconnection=False)
-    got: asyncio.Future = asyncio.get_running_loop().create_future()
-
-    @client.on("connect_error", namespace=namespace)
-    async def on_error(data):
-        if not got.done():
-            got.set_result(data)
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(url, namespaces=[namespace], transports=["websocket"], auth=auth, wait_timeout=5)
-    data = await asyncio.wait_for(got, 5)
-    await client.disconnect()
-    return data
+from tests.support import Api, eventually, refusal
 
 
 async def test_agent_namespace_accepts_api_key_and_token(arena, api: Api, sockets) -> None:
@@ -46,14 +30,14 @@ async def test_agent_namespace_accepts_api_key_and_token(arena, api: Api, socket
     ],
 )
 async def test_agent_namespace_refuses_with_error_payload(arena, auth, code) -> None:
-    data = await _refusal(arena.url, "/agent", auth)
+    data = await refusal(arena.url, "/agent", auth)
     assert data["data"]["error"]["code"] == code
     assert set(data["data"]["error"]) == {"code", "message", "details"}
 
 
 async def test_user_token_cannot_enter_agent_namespace(arena, api: Api) -> None:
     _, token = await api.new_user("human")
-    data = await _refusal(arena.url, "/agent", {"token": token})
+    data = await refusal(arena.url, "/agent", {"token": token})
     assert data["data"]["error"]["code"] == "auth.forbidden"
 
 

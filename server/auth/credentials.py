@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -34,14 +35,14 @@ def hash_key(plaintext: str) -> bytes:
     return hashlib.sha256(plaintext.encode()).digest()
 
 
+# ak_<12 hex>_<token_urlsafe(32)>: anything else is not a key of ours, whatever bytes it holds.
+KEY_FORMAT = re.compile(r"ak_([0-9a-f]{12})_[A-Za-z0-9_-]{20,100}")
+
+
 def key_prefix(plaintext: str) -> str | None:
     """The lookup prefix of a well-formed key, else None."""
-    if not plaintext.startswith(KEY_PREFIX):
-        return None
-    prefix, sep, rest = plaintext[len(KEY_PREFIX) :].partition("_")
-    if not sep or len(prefix) != 12 or not rest:
-        return None
-    return prefix
+    match = KEY_FORMAT.fullmatch(plaintext)
+    return match.group(1) if match else None
 
 
 def key_matches(plaintext: str, stored_hash: bytes) -> bool:
@@ -65,6 +66,8 @@ class TokenSigner:
 
     def unsign(self, token: str) -> str:
         """The session id, or AppError auth.token_expired / auth.invalid_token."""
+        if not token.isascii():  # a signed token is ASCII; anything else cannot be one (nor encode)
+            raise AppError("auth.invalid_token", "the session token is not valid", 401)
         try:
             return self._signer.unsign(token, max_age=self.max_age).decode()
         except SignatureExpired:

@@ -53,7 +53,7 @@ def _with_cookies(call: Call, result: UserSession, status: int) -> web.Response:
              errors=["user.email_taken", "user.username_taken", "rate_limited"])
 async def register_user(call: Call, body: UserRegister) -> web.Response:
     """Register a user; answers the user and a session (also set as a cookie)."""
-    result = await service.register_user(call.core, call.actor, body, call.request.headers.get("User-Agent"))
+    result = await service.register_user(call.core, call.actor, body, call.user_agent)
     return _with_cookies(call, result, 201)
 
 
@@ -71,7 +71,7 @@ async def deactivate_user(call: Call) -> web.Response:
              errors=["auth.invalid_credentials", "rate_limited"])
 async def login(call: Call, body: UserLogin) -> web.Response:
     """Log in with email or username and password; answers a session (also set as a cookie)."""
-    result = await service.login(call.core, call.actor, body, call.request.headers.get("User-Agent"))
+    result = await service.login(call.core, call.actor, body, call.user_agent)
     return _with_cookies(call, result, 200)
 
 
@@ -89,7 +89,7 @@ async def logout(call: Call) -> web.Response:
 async def exchange_key(call: Call, body: TokenExchange) -> AgentSession:
     """Exchange an agent's API key for a signed session token."""
     return await service.exchange_key(
-        call.core, call.actor, body.api_key, body.device_info, call.request.headers.get("User-Agent")
+        call.core, call.actor, body.api_key, body.device_info, call.user_agent
     )
 
 

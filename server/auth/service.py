@@ -14,7 +14,7 @@ from ..pagination import Page
 from ..ratelimit import Limit, Rate
 from . import sessions, store
 from .actor import Actor
-from .credentials import key_prefix, new_api_key
+from .credentials import new_api_key
 from .models import (
     AgentCreate,
     AgentCreated,
@@ -227,14 +227,11 @@ async def exchange_key(
 ) -> AgentSession:
     """Trade an API key (in the body, or as the bearer credential) for a session token.
 
-    Limited per address and per key, so a stolen or leaked key cannot mint sessions without end.
+    Limited per address before the key is checked, and per key once it is known to be valid (so a
+    stolen or leaked key cannot mint sessions without end, and nobody can spend another's budget).
     """
     rate = Rate.parse(core.settings.rate_key_exchange)
-    key_name = key_prefix(api_key) if api_key else (str(actor.api_key_id) if actor.api_key_id else None)
-    limits = [Limit("key_exchange", f"ip:{actor.ip}", rate)]
-    if key_name:
-        limits.append(Limit("key_exchange", f"key:{key_name}", rate))
-    await core.limiter.check(*limits)
+    await core.limiter.hit("key_exchange", f"ip:{actor.ip}", rate)
     if api_key:
         who, agent = await sessions.from_api_key(core, api_key, actor.ip)
     elif actor.is_agent and actor.api_key_id is not None:
@@ -242,6 +239,7 @@ async def exchange_key(
         agent = await get_agent(core, actor, actor.id)
     else:
         raise AppError("auth.required", "send an API key in the body or as the bearer credential", 401)
+    await core.limiter.hit("key_exchange", f"key:{who.api_key_id}", rate)
     issued = await sessions.issue(core, who, device_info=device_info, user_agent=user_agent)
     return AgentSession(agent=agent, session=issued)
 

@@ -33,6 +33,9 @@ TOUCH_EVERY = 300  # seconds between last_used_at writes for one session
 # A session's record stays in Redis at most this long before it is read again from PostgreSQL, so a
 # revocation whose Redis delete was lost (Redis away at that moment) takes effect within a minute.
 CACHE_SECONDS = 60
+# How long a revoked credential stays marked in Redis: far longer than any process takes to
+# revalidate its sockets (REVALIDATE_SECONDS), after which nothing can still stand on it.
+REVOKED_MARK_SECONDS = 3600
 
 
 def signer(core: Core) -> TokenSigner:
@@ -129,6 +132,7 @@ async def _load_from_db(core: Core, session_id: UUID) -> dict:
                 raise _revoked()
             actor = Actor("agent", agent.id, agent.name, session_id, api_key_id, owner_id=agent.owner_id)
     rec = _actor_record(actor, row.expires_at)
+    rec["touched"] = row.last_used_at.timestamp()  # so a session in use is touched every TOUCH_EVERY
     await _cache(core, session_id, rec)
     return rec
 
@@ -201,15 +205,20 @@ async def revoked(
     agents: Sequence[UUID] = (),
     users: Sequence[UUID] = (),
 ) -> None:
-    """After a revocation committed in PostgreSQL: forget the sessions in Redis, and cut off every
-    socket standing on any of these credentials, on every process."""
-    if sessions:
-        try:
-            await core.redis.delete(*(core.keys.session(str(s)) for s in sessions))
-        except (RedisError, OSError) as exc:  # the row says revoked; the cached copy expires soon
-            log.warning("could not drop revoked sessions from Redis: %s", exc)
+    """After a revocation committed in PostgreSQL: forget the sessions in Redis, mark every credential
+    revoked there (each socket event checks the marks), and cut off every socket standing on any of
+    them, on every process."""
     subjects = ([f"session:{s}" for s in sessions] + [f"key:{k}" for k in keys]
                 + [f"agent:{a}" for a in agents] + [f"user:{u}" for u in users])
+    try:
+        async with core.redis.pipeline(transaction=False) as pipe:
+            if sessions:
+                pipe.delete(*(core.keys.session(str(s)) for s in sessions))
+            for subject in subjects:
+                pipe.set(core.keys.revoked(subject), "1", ex=REVOKED_MARK_SECONDS)
+            await pipe.execute()
+    except (RedisError, OSError) as exc:  # the rows say revoked; cached copies expire within a minute
+        log.warning("could not mark revoked credentials in Redis: %s", exc)
     await core.realtime.revoke(subjects)
 
 

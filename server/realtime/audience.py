@@ -32,19 +32,24 @@ class Audience:
         self.host_id = host_id
         self.held = held  # room -> spectators this process holds now
         self.heartbeat_ttl = heartbeat_ttl
+        # What Redis holds for this process, as far as we know; -1: unknown (a write failed).
         self._written: dict[str, int] = {}
         self._lock = asyncio.Lock()
-        self._pending: asyncio.TimerHandle | None = None
+        self._pending: asyncio.Task | None = None
 
     def changed(self) -> None:
         """A spectator joined or left a room here: write the counts soon (once for a burst)."""
-        if self._pending is None:
-            loop = asyncio.get_running_loop()
-            self._pending = loop.call_later(FLUSH_DELAY, lambda: loop.create_task(self._flush_later()))
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
-        self._pending = None
+        await asyncio.sleep(FLUSH_DELAY)
         await self.flush()
+
+    async def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
 
     async def flush(self, full: bool = False) -> None:
         """Write this process's counts that changed since the last write (all of them if ``full``)."""
@@ -63,7 +68,8 @@ class Audience:
                         pipe.hdel(self.keys.watchers(room), self.host_id)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
-                self._written = {}  # unknown now: the next heartbeat rewrites everything
+                # Unknown now, but remembered: a room that empties meanwhile must still be deleted.
+                self._written = dict.fromkeys(self._written.keys() | now.keys(), -1)
                 log.warning("could not write spectator counts: %s", exc)
                 return
             self._written = dict(now)

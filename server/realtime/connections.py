@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 
 from ..auth import sessions
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError, internal
-from ..faults import forget_dead_connections, unavailable
+from ..errors import AppError
+from ..faults import answer_for
 from ..inputs import check_payload
 from .hub import AGENT_NS, SPECTATE_NS, agent_room
 
@@ -37,27 +38,25 @@ def _refuse(err: AppError) -> socketio.exceptions.ConnectionRefusedError:
     return socketio.exceptions.ConnectionRefusedError(err.message, {"error": err.payload()})
 
 
-def _own_origins(environ: dict) -> set[str]:
-    """The origins this request was addressed to (as a browser on our own page would send)."""
-    host = environ.get("HTTP_HOST")
-    if not host:
-        return set()
-    scheme = environ.get("wsgi.url_scheme", "http")
-    out = {f"{scheme}://{host}"}
-    forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
-    forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
-    out.add(f"{forwarded_proto}://{forwarded_host}")
-    return out
-
-
 def cookie_origin_allowed(core: Core, environ: dict) -> bool:
-    """A browser sends the session cookie with any websocket to us, whichever page opened it; only
-    pages of our own origin (or of CORS_ORIGINS) may use it. No Origin header: not a browser."""
+    """A browser sends the session cookie with any request to us, whichever page makes it; only pages
+    of our own origin (or of CORS_ORIGINS) may use it. Our own origin is the host the request was
+    addressed to (its ``Host``, which a page cannot forge); forwarded headers are not trusted, as a
+    page can set them on a polling request. No Origin header: not a browser."""
     origin = environ.get("HTTP_ORIGIN")
     if not origin:
         return True
     allowed = core.settings.cookie_origins()
-    return allowed is None or origin.rstrip("/") in _own_origins(environ) | set(allowed)
+    if allowed is None or origin.rstrip("/") in allowed:
+        return True
+    parts = urlsplit(origin)
+    host = environ.get("HTTP_HOST", "")
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        netloc = parts.hostname if parts.port in (None, default) else f"{parts.hostname}:{parts.port}"
+    except ValueError:  # a malformed port
+        return False
+    return bool(host) and (parts.netloc == host or netloc == host.lower())
 
 
 async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
@@ -65,12 +64,8 @@ async def _run_hooks(core: Core, hooks: list, actor: Actor, sid: str) -> None:
         name = getattr(hook, "__name__", hook)
         try:
             await hook(core, actor, sid)
-        except Exception as exc:
-            err = unavailable(exc)
-            if err is None:
-                log.exception("connection hook %s failed for %s", name, actor.label)
-            else:  # e.g. a seat's grace not started: the agent's next action or reconnect settles it
-                log.warning("connection hook %s for %s: %s unavailable", name, actor.label, err.details["service"])
+        except Exception as exc:  # e.g. a seat's grace not started: the next action or reconnect settles it
+            await answer_for(exc, core.db, f"connection hook {name} for {actor.label}")
 
 
 async def _authenticate_agent(core: Core, auth: dict, ip: str | None) -> Actor:
@@ -99,25 +94,28 @@ async def _authenticate_spectator(core: Core, auth: Any, environ: dict, ip: str 
     return Actor("anonymous", ip=ip)
 
 
-async def _connect(core: Core, sio: socketio.AsyncServer, sid: str, namespace: str, authenticate) -> Actor:
-    """Authenticate and register a socket, or raise the refusal python-socketio sends back."""
+async def _connect(core: Core, sid: str, authenticate) -> Actor:
+    """Authenticate a socket, or raise the refusal python-socketio sends back."""
     try:
-        actor = await authenticate()
-        if actor.credentials:
-            core.realtime.credentials.add(sid, namespace, actor)
-        return actor
+        return await authenticate()
     except AppError as err:
         core.metrics.errors.labels("socket", err.code).inc()
         raise _refuse(err) from None
     except Exception as exc:
-        err = unavailable(exc)
-        if err is None:
-            log.exception("error authenticating a socket (sid %s)", sid)
-            err = internal()
-        else:
-            await forget_dead_connections(err, core.db)
+        err = await answer_for(exc, core.db, f"authenticating a socket (sid {sid})")
         core.metrics.errors.labels("socket", err.code).inc()
         raise _refuse(err) from None
+
+
+def _register(core: Core, sid: str, namespace: str, actor: Actor) -> None:
+    """Index the socket by its credentials: the last step of a connect, with no await after it, so a
+    revocation is either seen here (recently revoked: refused) or finds the socket connected."""
+    if actor.credentials:
+        try:
+            core.realtime.credentials.add(sid, namespace, actor)
+        except AppError as err:
+            core.metrics.errors.labels("socket", err.code).inc()
+            raise _refuse(err) from None
 
 
 def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
@@ -132,9 +130,10 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
             check_payload(auth, "auth")
             return await _authenticate_agent(core, auth, _ip(environ))
 
-        actor = await _connect(core, sio, sid, AGENT_NS, authenticate)
+        actor = await _connect(core, sid, authenticate)
         await sio.save_session(sid, {"actor": actor}, namespace=AGENT_NS)
         await sio.enter_room(sid, agent_room(actor.id), namespace=AGENT_NS)
+        _register(core, sid, AGENT_NS, actor)
         core.metrics.connections.labels(AGENT_NS).inc()
         log.info("agent connected: %s (sid %s)", actor.label, sid)
         # After the connect completes, so prompts the hooks send reach this socket.
@@ -159,8 +158,9 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
             check_payload(auth, "auth")
             return await _authenticate_spectator(core, auth, environ, _ip(environ))
 
-        actor = await _connect(core, sio, sid, SPECTATE_NS, authenticate)
+        actor = await _connect(core, sid, authenticate)
         await sio.save_session(sid, {"actor": actor}, namespace=SPECTATE_NS)
+        _register(core, sid, SPECTATE_NS, actor)
         core.metrics.connections.labels(SPECTATE_NS).inc()
 
     @sio.on("disconnect", namespace=SPECTATE_NS)

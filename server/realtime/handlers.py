@@ -8,7 +8,6 @@ an event of the other namespace ``event.wrong_namespace``, an undecodable packet
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -21,16 +20,16 @@ from pydantic import BaseModel
 from ..auth import sessions
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError, error_ack, internal, ok_ack
-from ..faults import forget_dead_connections, unavailable
+from ..errors import AppError, error_ack, ok_ack
+from ..faults import answer_for
 from ..inputs import check_payload
 from ..ratelimit import Limit, Rate
 from ..wire import dump, parse
 from .hub import AGENT_NS, NAMESPACES
 from .packets import MALFORMED
+from .revocation import revoked_error
 
 log = logging.getLogger(__name__)
-DECODER_CODES = {"validation.invalid_json", "validation.too_deep", "validation.failed"}
 
 
 @dataclass
@@ -94,23 +93,32 @@ def limits_for(core: Core, sid: str, actor: Actor) -> list[Limit]:
 
 
 async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, payload: Any) -> None:
-    """What every event passes before its handler: size and shape, rate limits, a live session."""
+    """What every event passes before its handler: rate limits, live credentials, size and shape.
+
+    The limits come first, so even malformed events are counted. The same Redis round trip reads the
+    session record and the revocation markers of the socket's credentials: a socket whose
+    revocation push was missed is refused (and cut off) at its next event.
+    """
+    subjects = actor.credentials
+    session_key = [core.keys.session(str(actor.session_id))] if actor.session_id else []
+    found = await core.limiter.check(*limits_for(core, sid, actor),
+                                     also_get=[*session_key, *(core.keys.revoked(s) for s in subjects)])
+    markers = found[len(session_key):]
+    try:
+        if any(markers):
+            raise revoked_error()
+        if actor.session_id is not None:
+            await sessions.check_alive(core, actor.session_id, found[0])
+    except AppError:
+        # Cut off what is dead: the revoked credentials, or else this socket's own session.
+        dead = [s for s, m in zip(subjects, markers, strict=True) if m] or [f"session:{actor.session_id}"]
+        core.realtime.credentials.revoke_soon(dead)
+        raise
     limit = core.settings.socket_max_message_bytes
     if payload is not None:
         check_payload(payload)
         if payload_size(payload) > limit:
             raise AppError("validation.payload_too_large", f"a socket message may be at most {limit} bytes", 413)
-    session_key = core.keys.session(str(actor.session_id)) if actor.session_id else None
-    # One Redis round trip: count the event and read the session record.
-    raw = await core.limiter.check(*limits_for(core, sid, actor), also_get=session_key)
-    if actor.session_id is not None:
-        try:
-            await sessions.check_alive(core, actor.session_id, raw)
-        except AppError:
-            asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(sio.disconnect(sid, namespace=namespace))
-            )
-            raise
 
 
 async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, payload: Any,
@@ -128,14 +136,7 @@ async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, pa
         m.errors.labels("socket", err.code).inc()
         return error_ack(err)
     except Exception as exc:
-        err = unavailable(exc)
-        if err is None:
-            log.exception("unhandled error in %s %s (sid %s, %s)", namespace, event, sid,
-                          actor.label if actor else "?")
-            err = internal()
-        else:
-            log.warning("%s %s: %s unavailable (%s)", namespace, event, err.details["service"], exc)
-            await forget_dead_connections(err, core.db)
+        err = await answer_for(exc, core.db, f"{namespace} {event} (sid {sid}, {actor.label if actor else '?'})")
         m.errors.labels("socket", err.code).inc()
         return error_ack(err)
     finally:
@@ -162,11 +163,8 @@ def mount_catch_all(sio: Any, core_getter: Callable[[], Core], tables: Iterable[
             where.setdefault(spec.event, set()).add(spec.namespace)
 
     def refusal(event: str, namespace: str, payload: Any) -> AppError:
-        if event == MALFORMED:
-            if isinstance(payload, dict) and payload.get("code") in DECODER_CODES:
-                return AppError(payload["code"], str(payload.get("message")), 422 if payload["code"] !=
-                                "validation.invalid_json" else 400, details=payload.get("details"))
-            return AppError("validation.failed", "the event could not be decoded", 422)
+        if event == MALFORMED and isinstance(payload, AppError):  # made by packets.ArenaPacket
+            return payload
         if event in where:
             others = ", ".join(sorted(where[event]))
             return AppError("event.wrong_namespace", f"{event} is an event of {others}, not {namespace}", 403,
@@ -183,10 +181,10 @@ def mount_catch_all(sio: Any, core_getter: Callable[[], Core], tables: Iterable[
                     raise err
 
                 # Gate first (rate limit, session): an unknown event costs a client like any other.
-                # A malformed packet's payload is our own error object, so it is not re-checked.
-                label = event if event == MALFORMED or event in where else "<unknown>"
-                return await _answer(core_getter(), sio, label, ns, sid, None if event == MALFORMED else payload,
-                                     run)
+                # A malformed packet's payload is our own error object, so it is not checked again.
+                own = isinstance(payload, AppError)
+                label = event if own or event in where else "<unknown>"
+                return await _answer(core_getter(), sio, label, ns, sid, None if own else payload, run)
 
             return catch_all
 

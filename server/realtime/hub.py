@@ -59,7 +59,7 @@ class Realtime:
         self._tasks: set[asyncio.Task] = set()
         self.audience = None  # server.realtime.audience.Audience, once Redis is up
         self.credentials = SocketCredentials(self.sio)
-        self.manager.on_revoke = self.credentials.revoke
+        self.manager.on_revoke = self.credentials.revoke_soon
         self.manager.on_resubscribed = self._revalidate_soon
 
     def attach(self, app: web.Application) -> None:
@@ -108,11 +108,12 @@ class Realtime:
 
     async def revoke(self, subjects: list[str]) -> None:
         """Cut off every socket, on every process, that stands on one of ``subjects`` (call after the
-        revocation committed). Missed pushes are caught by each process's revalidation."""
+        revocation committed and its markers were written, see auth.sessions.revoked). A push that
+        cannot be published is retried; a socket it misses anyway is refused at its next event (the
+        markers) and cut off at its process's next revalidation."""
         if not subjects:
             return
-        await self.credentials.revoke(subjects)
-        await self.manager.publish_revocation(subjects)
+        await asyncio.gather(self.manager.publish_revocation(subjects), self.credentials.revoke(subjects))
 
     def _revalidate_soon(self) -> None:
         task = asyncio.get_running_loop().create_task(self._revalidate())
@@ -179,5 +180,7 @@ class Realtime:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.audience is not None:
+            await self.audience.close()
         await self.manager.stop_listener()
         await self.manager.close_clients()

@@ -10,9 +10,10 @@
 - revocations: ``publish_revocation`` tells every process to cut off the sockets standing on a
   revoked credential; ``on_resubscribed`` lets the hub re-check credentials after an outage, when
   such a message may have been missed.
-- Redis clients sized and timed on purpose (see redis_client.py): one pool for publishing, one
-  connection for the listener. The library would build a new, never-closed client after every
-  publish error.
+- Redis clients sized and timed on purpose (see redis_client.py): a pool of
+  ``REDIS_FANOUT_POOL_SIZE`` for publishing, kept apart from the limiter's so that a burst of
+  requests cannot starve fan-out, and one connection for the listener. The library would build a
+  new, never-closed client after every publish error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
@@ -38,7 +39,7 @@ REVOKE_METHOD = "arena_revoke"
 _PROBE_PREFIX = json.dumps({"method": PROBE_METHOD})[:-1].encode()  # b'{"method": "arena_probe"'
 _REVOKE_PREFIX = json.dumps({"method": REVOKE_METHOD})[:-1].encode()
 MAX_RETRY_SLEEP = 2.0
-PUBLISH_POOL_SIZE = 8
+REVOKE_RETRIES = 15
 
 
 class ArenaRedisManager(socketio.AsyncRedisManager):
@@ -47,11 +48,12 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self.settings = settings
         self.redis: Redis | None = None  # publishing
         self._listen_client: Redis | None = None
-        # Called with the subjects of a revocation another process published.
-        self.on_revoke: Callable[[list[str]], Awaitable[Any]] | None = None
+        # Called with the subjects of a revocation another process published (must not block).
+        self.on_revoke: Callable[[list[str]], Any] | None = None
         # Called each time the listener (re)subscribes: messages sent meanwhile may be lost.
         self.on_resubscribed: Callable[[], Any] | None = None
         self._probes: dict[str, asyncio.Future[None]] = {}
+        self._retries: set[asyncio.Task] = set()
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._watch_namespace = watch_namespace
         # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
@@ -80,12 +82,14 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
             self._probes.pop(nonce, None)
 
     async def _close_pubsub(self) -> None:
-        pubsub, self.pubsub = self.pubsub, None
-        if pubsub is not None:
-            try:
-                await pubsub.aclose()
-            except Exception:  # a half-dead connection may fail to close; it is retired either way
-                pass
+        pubsub, client = self.pubsub, self._listen_client
+        self.pubsub = self._listen_client = None
+        for closable in (pubsub, client):
+            if closable is not None:
+                try:
+                    await closable.aclose()
+                except Exception:  # a half-dead connection may fail to close; it is retired either way
+                    pass
 
     async def stop_listener(self) -> None:
         """Retire the current listener loop and close its connection (which wakes its blocked read)."""
@@ -131,29 +135,50 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         await self._publish_many([data])
 
     async def publish_revocation(self, subjects: list[str]) -> None:
-        """Tell the other processes to cut off sockets standing on ``subjects``."""
-        await self._publish({"method": REVOKE_METHOD, "subjects": subjects, "host_id": self.host_id})
+        """Tell the other processes to cut off sockets standing on ``subjects``. If Redis cannot take
+        it now, keep trying in the background for a while: a silent socket elsewhere would otherwise
+        wait for its process's next revalidation."""
+        message = self.json.dumps({"method": REVOKE_METHOD, "subjects": subjects, "host_id": self.host_id})
+        try:
+            await self._publisher().publish(self.channel, message)
+        except Exception as exc:
+            log.warning("could not publish a revocation now (%s); retrying in the background", exc)
+            task = asyncio.get_running_loop().create_task(self._publish_later(message))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _publish_later(self, message: str, attempts: int = REVOKE_RETRIES) -> None:
+        for _ in range(attempts):
+            await asyncio.sleep(1.0)
+            try:
+                await self._publisher().publish(self.channel, message)
+                return
+            except Exception:
+                continue
+        log.error("gave up publishing a revocation; other processes apply it at their next revalidation")
 
     def _publisher(self) -> Redis:
         if self.redis is None:
-            self.redis = open_redis(self.redis_url, self.settings, size=PUBLISH_POOL_SIZE)
+            self.redis = open_redis(self.redis_url, self.settings, size=self.settings.redis_fanout_pool_size)
         return self.redis
 
     def _redis_connect(self) -> None:
-        """A fresh pub/sub connection for the listener (the old one is closed by the caller)."""
-        if self._listen_client is None:
-            self._listen_client = open_redis(self.redis_url, self.settings, size=2)
+        """A fresh client and pub/sub connection for the listener (the caller closed the old ones:
+        nothing of a half-dead connection is reused)."""
+        self._listen_client = open_redis(self.redis_url, self.settings, size=1, for_pubsub=True)
         self.pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)
         self.connected = True
 
     async def close_clients(self) -> None:
-        for client in (self.redis, self._listen_client):
-            if client is not None:
-                try:
-                    await client.aclose()
-                except Exception:  # closing a half-dead connection may raise; nothing left to do
-                    pass
-        self.redis = self._listen_client = None
+        for task in list(self._retries):
+            task.cancel()
+        await self._close_pubsub()
+        if self.redis is not None:
+            try:
+                await self.redis.aclose()
+            except Exception:  # closing a half-dead connection may raise; nothing left to do
+                pass
+            self.redis = None
 
     async def _listen(self) -> AsyncIterator[bytes]:
         own = f'"host_id": "{self.host_id}"'.encode()
@@ -183,11 +208,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         except ValueError:
             return
         if message.get("host_id") == self.host_id or self.on_revoke is None:
-            return  # our own: handled before it was published
-        try:
-            await self.on_revoke(list(message.get("subjects", ())))
-        except Exception:
-            log.exception("could not apply a revocation")
+            return  # our own: handled where it was published
+        self.on_revoke(list(message.get("subjects", ())))
 
     async def _redis_listen_with_retries(self):  # the library's loop, capped backoff, retirable
         generation = self._generation

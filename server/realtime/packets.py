@@ -3,14 +3,16 @@
 python-socketio decodes a packet's JSON before any handler runs; when that fails (invalid JSON, or
 JSON nested so deep that the decoder hits the recursion limit) it raises inside its message loop, the
 event is dropped, and the client waits for an ack that never comes. The ack id is read before the
-JSON, so a packet that fails to decode is turned into the event ``MALFORMED`` carrying the error,
-which the catch-all handler (handlers.py) answers like any other refused event.
+JSON, so a packet that fails to decode is turned into the event ``MALFORMED`` carrying the error
+(an ``AppError``, which no client can send), and the catch-all handler (handlers.py) answers it
+like any other refused event.
 """
 
 from __future__ import annotations
 
 from socketio import packet
 
+from ..errors import AppError
 from ..inputs import too_deep
 
 MALFORMED = "arena:malformed"
@@ -23,16 +25,12 @@ class ArenaPacket(packet.Packet):
         except (ValueError, RecursionError) as exc:
             if self.packet_type != packet.EVENT:
                 raise
-            if isinstance(exc, RecursionError):
-                error = too_deep().payload()
-            else:
-                error = {"code": "validation.invalid_json", "message": f"the event is not valid JSON: {exc}",
-                         "details": None}
-            self.data = [MALFORMED, error]
+            error = too_deep() if isinstance(exc, RecursionError) else \
+                AppError("validation.invalid_json", f"the event is not valid JSON: {exc}", 400)
+            self.data = [MALFORMED, error]  # the error object itself: it never leaves this process
             return 0
         if self.packet_type == packet.EVENT and not (
             isinstance(self.data, list) and self.data and isinstance(self.data[0], str)
         ):
-            self.data = [MALFORMED, {"code": "validation.failed", "message": "an event is [name, payload]",
-                                     "details": None}]
+            self.data = [MALFORMED, AppError("validation.failed", "an event is [name, payload]", 422)]
         return count

@@ -14,6 +14,7 @@ after the push arrived, is refused rather than kept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -44,6 +45,7 @@ class SocketCredentials:
         self._actors: dict[Socket, Actor] = {}
         self._by_subject: dict[str, set[Socket]] = defaultdict(set)
         self._recent: dict[str, float] = {}
+        self._tasks: set[asyncio.Task] = set()
 
     def __len__(self) -> int:
         return len(self._actors)
@@ -72,32 +74,53 @@ class SocketCredentials:
 
     async def revoke(self, subjects: Iterable[str]) -> int:
         """Cut off every local socket standing on one of ``subjects``; returns how many."""
+        victims = self._take(subjects)
+        for sid, namespace in victims:
+            await self._disconnect(sid, namespace)
+        return len(victims)
+
+    def revoke_soon(self, subjects: Iterable[str]) -> int:
+        """``revoke`` for callers that must not wait (the pub/sub listener, an event being refused):
+        the sockets are out of every room before this returns, so nothing the caller handles next
+        reaches them; telling and disconnecting them (which runs their disconnect hooks, database
+        work) happens in a task."""
+        victims = self._take(subjects)
+        if victims:
+            task = asyncio.get_running_loop().create_task(self._disconnect_all(victims))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(victims)
+
+    def _take(self, subjects: Iterable[str]) -> list[Socket]:
+        """Remember the subjects as revoked, and take their sockets out of the registry and of every
+        room, synchronously."""
         now = time.monotonic()
         victims: set[Socket] = set()
         for s in subjects:
             self._recent[s] = now
             victims |= self._by_subject.get(s, set())
+        manager = self.sio.manager if victims else None
         for sid, namespace in victims:
-            await self._cut(sid, namespace)
+            self.remove(sid, namespace)
+            for room in list(manager.get_rooms(sid, namespace)):
+                if room not in (None, sid):
+                    manager.basic_leave_room(sid, namespace, room)
         if victims:
             log.info("revocation cut off %d socket(s)", len(victims))
-        return len(victims)
+        return list(victims)
+
+    async def _disconnect_all(self, victims: list[Socket]) -> None:
+        for sid, namespace in victims:
+            await self._disconnect(sid, namespace)
 
     async def revalidate(self) -> int:
         """Ask PostgreSQL which credentials of the local sockets are dead, and cut those off."""
         if self.checker is None or not self._actors:
             return 0
-        dead = await self.checker(list({a for a in self._actors.values()}))
+        dead = await self.checker(list(set(self._actors.values())))
         return await self.revoke(dead) if dead else 0
 
-    async def _cut(self, sid: str, namespace: str) -> None:
-        self.remove(sid, namespace)
-        manager = self.sio.manager
-        # Out of every room first, synchronously: nothing emitted from now on reaches this socket,
-        # even while its disconnect handlers run.
-        for room in list(manager.get_rooms(sid, namespace)):
-            if room not in (None, sid):
-                manager.basic_leave_room(sid, namespace, room)
+    async def _disconnect(self, sid: str, namespace: str) -> None:
         try:
             err = revoked_error()
             await self.sio.emit("auth:revoked", {"error": err.payload()}, to=sid, namespace=namespace,
