@@ -5,9 +5,11 @@ process, so this map is rightly in memory). A revocation is committed in Postgre
 pushed through the Socket.IO Redis channel; every process cuts off its matching sockets: they leave
 every room at once (so nothing more reaches them), get ``auth:revoked``, and are disconnected.
 
-A push can be missed (Redis away at that moment, or a process whose listener was reconnecting), so
-each process also re-checks all its sockets' credentials against PostgreSQL: after its listener
-resubscribes, and every ``revalidate_seconds``. Subjects revoked in the last minute are remembered,
+A push can be missed (Redis away at that moment, or a process whose listener was reconnecting).
+Then a socket that sends an event is refused anyway, by the revocation marks in Redis that every
+event reads (realtime/handlers.py), and a silent one is cut off when its process re-checks all its
+sockets' credentials against PostgreSQL: after its listener resubscribes, and every
+``revalidate_seconds``. Subjects revoked in the last minute are remembered,
 so a socket whose credential was checked just before the revocation committed, but registered just
 after the push arrived, is refused rather than kept.
 """
