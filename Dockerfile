@@ -11,7 +11,9 @@ COPY pyproject.toml README.md ./
 COPY server ./server
 COPY sql ./sql
 COPY examples ./examples
-RUN pip install --no-cache-dir .
+COPY clients ./clients
+# The server, and the client package its --demo agents are written on.
+RUN pip install --no-cache-dir . ./clients/python
 COPY static ./static
 COPY --from=static /src/static/node_modules ./static/node_modules
 RUN useradd --system --home /app arena && chown -R arena /app

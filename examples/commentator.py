@@ -1,11 +1,15 @@
-"""A commentator: after each turn it gets ``battle:commentary_request`` and adds a line of colour."""
+"""A commentator for hire: attaches itself to lobbies that want commentary, and adds a line of colour
+after every turn.
+
+    python commentator.py [--url URL] [--name NAME]
+"""
 
 from __future__ import annotations
 
+import argparse
 import random
-from typing import Any
 
-from examples.arena_agent import ArenaAgent, ArenaError
+import arena_client as arena
 
 LINES = [
     "Seat {seat} comes out swinging — {n} words, not one wasted.",
@@ -17,18 +21,26 @@ LINES = [
 SILENT = "Seat {seat} let the clock run out on turn {turn}. Ouch."
 
 
-class Commentator:
-    def __init__(self, agent: ArenaAgent, seed: int | None = None) -> None:
-        self.agent = agent
-        self.rng = random.Random(seed)
-        agent.on("battle:commentary_request")(self.on_request)
+def comment(req: arena.CommentaryRequest, rng: random.Random) -> str:
+    turn = req.turn
+    template = SILENT if turn["timed_out"] else rng.choice(LINES)
+    return template.format(seat=turn["seat"], n=len(turn["content"].split()), turn=turn["turn_number"])
 
-    async def on_request(self, req: dict[str, Any]) -> None:
-        turn = req["turn"]
-        template = SILENT if turn["timed_out"] else self.rng.choice(LINES)
-        text = template.format(seat=turn["seat"], n=len(turn["content"].split()), turn=turn["turn_number"])
-        try:
-            await self.agent.call("battle:commentary", {"battle_id": req["battle_id"],
-                                                        "turn_number": req["turn_number"], "text": text})
-        except ArenaError:
-            pass  # the battle moved on; commentary is never in the way
+
+async def main(args: argparse.Namespace) -> None:
+    rng = random.Random()
+    async with arena.Client(args.url, name=args.name) as agent:
+        @agent.battles.on_commentary
+        async def on_commentary(req: arena.CommentaryRequest) -> str:
+            return comment(req, rng)
+
+        print(f"commentating as {agent.name} on {agent.url}", flush=True)
+        await agent.battles.serve_as("commentator",
+                                     on_attach=lambda b: print(f"commentator of {b['room_code']}", flush=True))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A commentator for Agent Arena battles.")
+    parser.add_argument("--url")
+    parser.add_argument("--name")
+    arena.run(main(parser.parse_args()))

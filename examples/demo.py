@@ -1,40 +1,58 @@
-"""The first-run demo: two battle bots, a commentator and a judge, battling on a loop.
+"""The first-run demo: four fighters with distinct styles, a judge and a commentator, battling on a loop,
+and a sparring partner for your own bot.
 
-Started by ``arena serve --demo`` (or ``python -m examples.demo --url ...``). They connect over real
-Socket.IO like any agent; their keys are kept in ``--keys-dir`` so restarts reuse the same agents.
+Started by ``arena serve --demo`` (or ``python examples/demo.py --url URL``). Two battles run side by
+side; over three rounds every fighter meets every other, so the leaderboard soon shows all four. Each
+battle takes the topic used least so far, so no topic repeats before all were used. A fifth fighter
+takes on any agent that has waited a few seconds in an open head-to-head lobby: start your bot and it
+has an opponent. The agents are ordinary clients of the arena (arena_client); their identities live in
+``ARENA_CONFIG_DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import random
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from examples.arena_agent import ArenaAgent, ArenaError
-from examples.battle_bot import BattleBot
-from examples.commentator import Commentator
-from examples.judge import Judge
+import aiohttp
+import arena_client as arena
+from commentator import comment
+from judge import decide
 
 log = logging.getLogger("demo")
+
+FIGHTERS = [  # name, display name, style, description
+    ("demo-socrates", "Socrates (demo)", "socratic", "Answers every claim with a harder question."),
+    ("demo-ada", "Ada (demo)", "reasoned", "Argues from first principles, one step at a time."),
+    ("demo-curie", "Dr. Curie (demo)", "data", "Trusts numbers over stories."),
+    ("demo-diogenes", "Diogenes (demo)", "contrarian", "Takes whichever side nobody else will."),
+]
+SPARRING = ("demo-hypatia", "Hypatia (demo sparring partner)", "reasoned", "Takes on any agent that is waiting.")
+SPAR_AFTER = 3.0  # seconds a lobby waits before the sparring partner joins (two bots started together meet first)
+JUDGE = ("demo-judge", "The Judge (demo)", "Reads every word, names a winner.")
+COMMENTATOR = ("demo-commentator", "The Commentator (demo)", "Colour commentary on every turn.")
 TOPICS = [
     "Tabs or spaces?", "Should every city ban cars from its centre?", "Is a hot dog a sandwich?",
     "Will AI agents make better managers than people?", "Cats or dogs?", "Is remote work here to stay?",
-    "Should homework be abolished?", "Is a four-day week better for everyone?",
+    "Should homework be abolished?", "Is a four-day week better for everyone?", "Is open source a public good?",
+    "Should social media be banned for under-16s?", "Is nuclear power the greenest option?",
+    "Would you rather fight one horse-sized duck or a hundred duck-sized horses?",
 ]
-CAST = [
-    ("demo-socrates", "Socrates (demo bot)", "Asks the awkward questions."),
-    ("demo-ada", "Ada (demo bot)", "Argues from first principles."),
-    ("demo-commentator", "The Commentator (demo)", "Colour commentary on every turn."),
-    ("demo-judge", "The Judge (demo)", "Reads every word, names a winner."),
-]
+# Every fighter meets every other: three rounds of two battles side by side.
+ROUNDS = [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
+BATTLE = {"max_turns": 6, "turn_duration_ms": 20000, "voting_duration_ms": 15000, "judging_duration_ms": 15000,
+          "enable_judge": True, "enable_commentator": True}
 
 
 async def wait_ready(url: str, timeout: float = 120) -> None:
     """The demo may start with the server: wait until it answers /readyz."""
-    import aiohttp
-
     deadline = asyncio.get_running_loop().time() + timeout
     async with aiohttp.ClientSession() as http:
         while True:
@@ -49,55 +67,117 @@ async def wait_ready(url: str, timeout: float = 120) -> None:
             await asyncio.sleep(0.2)
 
 
-async def run(url: str, keys_dir: Path, pause: float, think: tuple[float, float]) -> None:
+def agent(url: str, name: str, display: str, about: str, legacy_keys: Path | None) -> arena.Client:
+    """A demo agent; one registered by an older demo (a ``<name>.key`` file) keeps its key and history."""
+    old = legacy_keys / f"{name}.key" if legacy_keys else None
+    api_key = json.loads(old.read_text())["api_key"] if old is not None and old.exists() else None
+    return arena.Client(url, name=name, api_key=api_key, display_name=display, description=about)
+
+
+class Topics:
+    """The least-used topic, counted over the battles the arena has seen, and not one in play now."""
+
+    def __init__(self, client: arena.Client) -> None:
+        self.client = client
+        self.in_play: set[str] = set()
+
+    async def pick(self) -> str:
+        used = Counter(b["topic"] for b in await self.client.battles.list(limit=200))
+        free = [t for t in TOPICS if t not in self.in_play]
+        least = min(used[t] for t in free)
+        topic = random.choice([t for t in free if used[t] == least])
+        self.in_play.add(topic)
+        return topic
+
+
+async def one_battle(a: arena.Client, b: arena.Client, judge: arena.Client, commentator: arena.Client,
+                     topics: Topics) -> None:
+    topic = await topics.pick()
+    try:
+        battle = await a.battles.create(topic, blind_voting=random.random() < 0.3, **BATTLE)
+        await b.battles.join(battle["room_code"])  # at once: the lobby is open to anyone meanwhile
+        await commentator.battles.join(battle["room_code"], role="commentator")
+        await judge.battles.join(battle["room_code"], role="judge")
+        log.info("%s vs %s on “%s” (%s)", a.name, b.name, topic, battle["room_code"])
+        result = await a.battles.finished(battle["id"])
+        log.info("%s: %s", battle["room_code"], arena.describe_result(result, None))
+    except arena.ArenaError as err:
+        log.warning("a demo battle failed: %s", err)
+    finally:
+        topics.in_play.discard(topic)
+
+
+async def spar(partner: arena.Client) -> None:
+    """Forever: join an open head-to-head lobby of an outside agent that has waited SPAR_AFTER seconds,
+    and play it out; one battle at a time."""
+    while True:
+        await asyncio.sleep(1.0)
+        now = datetime.now(UTC)
+        for lobby in await partner.battles.open_lobbies():
+            opened = datetime.fromisoformat(lobby["created_at"].replace("Z", "+00:00"))
+            if (now - opened).total_seconds() < SPAR_AFTER:
+                continue
+            try:
+                battle = await partner.battles.join(lobby["room_code"])
+            except arena.ArenaError:
+                continue  # someone else took it
+            log.info("sparring in %s “%s”", battle["room_code"], battle["topic"])
+            await partner.battles.finished(battle["id"])
+            break
+
+
+async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: Path | None) -> None:
     await wait_ready(url)
-    agents = [ArenaAgent(url, n, display_name=d, description=t, key_file=keys_dir / f"{n}.key") for n, d, t in CAST]
-    a, b, commentator, judge = agents
-    BattleBot(a, think=think)
-    BattleBot(b, think=think)
-    Commentator(commentator)
-    Judge(judge)
-    for agent in agents:
-        await agent.start()
+    fighters = [agent(url, n, d, about, legacy_keys) for n, d, _, about in FIGHTERS]
+    for client, (_, _, style, _) in zip(fighters, FIGHTERS, strict=True):
+        client.battles.on_turn(_answerer(style, think))
+    partner = agent(url, *SPARRING[:2], SPARRING[3], legacy_keys)
+    partner.battles.on_turn(_answerer(SPARRING[2], think))
+    judge = agent(url, *JUDGE, legacy_keys)
+    commentator = agent(url, *COMMENTATOR, legacy_keys)
     rng = random.Random()
-    while True:
-        try:
-            battle = await a.call("battle:create", {
-                "topic": rng.choice(TOPICS), "max_turns": 6, "turn_duration_ms": 20000, "voting_duration_ms": 20000,
-                "judging_duration_ms": 15000, "enable_judge": True, "enable_commentator": True,
-                "blind_voting": rng.random() < 0.3,
-            })
-            await commentator.call("battle:join", {"room_code": battle["room_code"], "role": "commentator"})
-            await judge.call("battle:join", {"room_code": battle["room_code"], "role": "judge"})
-            await b.call("battle:join", {"room_code": battle["room_code"]})
-            log.info("demo battle %s: %s", battle["room_code"], battle["topic"])
-            await _until_over(a, battle["id"])
-        except ArenaError as err:
-            log.warning("demo battle failed: %s", err)
-        await asyncio.sleep(pause)
+
+    async def verdict(req: arena.JudgeRequest) -> dict[str, Any]:
+        return decide(req)
+
+    async def colour(req: arena.CommentaryRequest) -> str:
+        return comment(req, rng)
+
+    judge.battles.on_judge(verdict)
+    commentator.battles.on_commentary(colour)
+    everyone = [*fighters, partner, judge, commentator]
+    for client in everyone:
+        await client.start()
+    topics = Topics(judge)
+    sparring = asyncio.create_task(spar(partner))
+    try:
+        while True:
+            for pairs in ROUNDS:
+                await asyncio.gather(*(one_battle(fighters[i], fighters[j], judge, commentator, topics)
+                                       for i, j in pairs))
+                await asyncio.sleep(pause)
+    finally:
+        sparring.cancel()
+        for client in everyone:
+            await client.close()
 
 
-async def _until_over(agent: ArenaAgent, battle_id: str) -> None:
-    while True:
-        await asyncio.sleep(2)
-        try:
-            snap = await agent.call("battle:get", {"battle_id": battle_id})
-        except ArenaError:
-            return
-        if snap["battle"]["status"] in ("COMPLETED", "CANCELLED"):
-            return
+def _answerer(style: str, think: tuple[float, float]):
+    async def on_turn(turn: arena.Turn) -> str:
+        await asyncio.sleep(random.uniform(*think))  # "thinking", so people can follow
+        return arena.argue(turn, style)
+
+    return on_turn
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--keys-dir", type=Path, default=Path(".arena/demo"))
-    parser.add_argument("--pause", type=float, default=8.0, help="seconds between battles")
-    parser.add_argument("--think", type=float, nargs=2, default=(1.5, 4.0), help="seconds a bot thinks per turn")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=None, help="the arena (default: ARENA_URL or http://127.0.0.1:8080)")
+    parser.add_argument("--pause", type=float, default=5.0, help="seconds between rounds")
+    parser.add_argument("--think", type=float, nargs=2, default=(1.5, 4.0), help="seconds a fighter thinks per turn")
+    parser.add_argument("--legacy-keys", type=Path, help="a directory of <name>.key files from an older demo")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s demo %(levelname)s %(message)s")
-    args.keys_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run(args.url, args.keys_dir, args.pause, tuple(args.think)))
+    arena.run(run(arena.server_url(args.url), args.pause, tuple(args.think), args.legacy_keys), log_level="INFO")
 
 
 if __name__ == "__main__":

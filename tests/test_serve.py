@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import arena_client as sdk
 import psutil
 import pytest
 
@@ -128,27 +129,36 @@ async def test_second_server_on_same_data_dir_is_refused_clearly(serve) -> None:
     first.proc.wait(30)
 
 
-async def test_demo_shows_a_battle_in_progress_within_a_minute(serve) -> None:
+async def test_demo_shows_battles_in_progress_within_a_minute(serve, tmp_path, monkeypatch) -> None:
+    """Two battles side by side, four different fighters, each with a judge and a commentator."""
+    monkeypatch.setenv("ARENA_CONFIG_DIR", str(tmp_path / "visitor-config"))
     demo = serve()
     demo.start("--demo")
     await demo.wait_ready()
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
             async with http.get(demo.url + "/api/battles", params={"live": "true"}) as r:
-                live = await r.json()
-            battles = [b for b in live if b["status"] == "IN_PROGRESS"]
-            if battles:
-                async with http.get(f"{demo.url}/api/battles/{battles[0]['id']}") as r:
-                    snap = await r.json()
-                if snap["turns"]:
-                    break
+                live = [b for b in await r.json() if b["status"] == "IN_PROGRESS"]
+            snaps = []
+            for b in live:
+                async with http.get(f"{demo.url}/api/battles/{b['id']}") as r:
+                    snaps.append(await r.json())
+            if len(snaps) == 2 and all(s["turns"] for s in snaps):
+                break
             await asyncio.sleep(0.1)
         else:
-            raise AssertionError("no demo battle in progress:\n" + demo.log.read_text())
-    battle = snap["battle"]
-    assert battle["has_judge"] and battle["has_commentator"] and len(battle["participants"]) == 2
-    assert snap["turns"][0]["content"]
-    demo_pids = [c.pid for c in psutil.Process(demo.proc.pid).children() if "examples.demo" in " ".join(c.cmdline())]
+            raise AssertionError("no two demo battles in progress:\n" + demo.log.read_text())
+    fighters = {p["agent"]["name"] for s in snaps for p in s["battle"]["participants"] if p["agent"]}
+    assert all(s["battle"]["has_judge"] and s["battle"]["has_commentator"] for s in snaps)
+    assert len(fighters) == 4 or any(s["battle"]["blind"] for s in snaps), fighters
+    assert len({s["battle"]["topic"] for s in snaps}) == 2  # no topic twice while another is unused
+    assert all(s["turns"][0]["content"] for s in snaps)
+    # and a bot of one's own gets an opponent: the demo's sparring partner
+    result = await sdk.play_one_battle(url=demo.url, name="visitor-bot", say=lambda line: None, max_turns=2,
+                                       voting_duration_ms=300)
+    opponents = {p["agent"]["name"] for p in result["battle"]["participants"]} - {"visitor-bot"}
+    assert result["battle"]["status"] == "COMPLETED" and opponents == {"demo-hypatia"}
+    demo_pids = [c.pid for c in psutil.Process(demo.proc.pid).children() if "demo.py" in " ".join(c.cmdline())]
     assert len(demo_pids) == 1
     demo.proc.terminate()
     assert demo.proc.wait(30) == 0

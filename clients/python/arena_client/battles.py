@@ -1,0 +1,279 @@
+"""Battles: open or join one, answer turns, judge, comment, vote, give feedback, and watch.
+
+    agent.battles.on_turn(answer)          # async def answer(turn: Turn) -> str
+    battle = await agent.battles.join_or_open()
+    result = await agent.battles.finished(battle["id"])
+
+A turn handler is called once per turn (the server re-sends a pending prompt after a reconnect; it is
+not answered twice), and its answer is sent with an idempotency key, so a retry through a lost
+connection is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import ArenaError
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .feeds import Feed
+
+log = logging.getLogger("arena_client.battles")
+
+# A turn answered too late, or a battle that moved on: the turn is settled, nothing to retry.
+SETTLED = {"battle.not_your_turn", "battle.wrong_state", "battle.deadline_passed", "battle.not_participant"}
+OVER = ("COMPLETED", "CANCELLED")
+
+
+@dataclass
+class Turn:
+    """Your turn in a battle: what to answer, and what was said so far."""
+
+    battle_id: str
+    number: int
+    topic: str
+    seat: str
+    max_turns: int
+    deadline_at: str
+    transcript: list[dict[str, Any]]
+    prompt: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_prompt(cls, p: dict[str, Any]) -> Turn:
+        return cls(p["battle_id"], p["turn_number"], p["topic"], p["seat"], p["max_turns"], p["deadline_at"],
+                   p.get("transcript", []), p)
+
+    @property
+    def said_by_others(self) -> list[dict[str, Any]]:
+        """The turns of the other seats that were answered (not timed out), oldest first."""
+        return [t for t in self.transcript if t["seat"] != self.seat and not t["timed_out"]]
+
+
+@dataclass
+class JudgeRequest:
+    """A battle to judge: answer a dict with one of ``winner_seat``, ``winner_agent_id``,
+    ``winner_team_id`` or ``draw: True``, and ``reasoning``."""
+
+    battle_id: str
+    topic: str
+    mode: str
+    participants: list[dict[str, Any]]
+    transcript: list[dict[str, Any]]
+    request: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class CommentaryRequest:
+    """A turn to comment on: answer a line of text (or None to stay silent)."""
+
+    battle_id: str
+    topic: str
+    turn_number: int
+    turn: dict[str, Any]
+    transcript: list[dict[str, Any]]
+
+
+def _age(battle: dict[str, Any]) -> tuple[datetime, str]:
+    """Opening order of battles: by creation time, then id (a total order every agent agrees on)."""
+    return datetime.fromisoformat(battle["created_at"].replace("Z", "+00:00")), battle["id"]
+
+
+TurnHandler = Callable[[Turn], Awaitable[str]]
+JudgeHandler = Callable[[JudgeRequest], Awaitable[dict[str, Any]]]
+CommentaryHandler = Callable[[CommentaryRequest], Awaitable[str | None]]
+
+
+class Battles:
+    """Battle helpers of one client (``client.battles``)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._answered: set[tuple[str, int]] = set()
+        self._turn: TurnHandler | None = None
+        self._judge: JudgeHandler | None = None
+        self._commentary: CommentaryHandler | None = None
+        client.on("battle:your_turn", self._on_your_turn)
+        client.on("battle:judge_request", self._on_judge_request)
+        client.on("battle:commentary_request", self._on_commentary_request)
+
+    # -- handlers --------------------------------------------------------------------------------------
+
+    def on_turn(self, handler: TurnHandler) -> TurnHandler:
+        """``async def handler(turn: Turn) -> str``: the answer for each of your turns (a decorator too)."""
+        self._turn = handler
+        return handler
+
+    def on_judge(self, handler: JudgeHandler) -> JudgeHandler:
+        """``async def handler(req: JudgeRequest) -> dict``: the verdict of a battle you judge."""
+        self._judge = handler
+        return handler
+
+    def on_commentary(self, handler: CommentaryHandler) -> CommentaryHandler:
+        """``async def handler(req: CommentaryRequest) -> str | None``: a line on each turn."""
+        self._commentary = handler
+        return handler
+
+    async def _on_your_turn(self, prompt: dict[str, Any]) -> None:
+        turn = Turn.from_prompt(prompt)
+        key = (turn.battle_id, turn.number)
+        if self._turn is None or key in self._answered:
+            return  # no handler, or a prompt re-sent after a reconnect while this turn is answered
+        self._answered.add(key)
+        try:
+            content = await self._turn(turn)
+        except Exception as exc:
+            log.error("the turn handler failed on turn %s: %s: %s", turn.number, type(exc).__name__, exc)
+            self._answered.discard(key)
+            return
+        try:
+            await self.client.call("battle:turn", {
+                "battle_id": turn.battle_id, "content": str(content)[:10000],
+                "idempotency_key": f"turn:{turn.battle_id}:{turn.number}"}, idempotent=True)
+        except ArenaError as err:
+            if err.code not in SETTLED:
+                self._answered.discard(key)
+                log.warning("turn %s was not taken: %s", turn.number, err)
+
+    async def _on_judge_request(self, req: dict[str, Any]) -> None:
+        if self._judge is None:
+            return
+        verdict = await self._judge(JudgeRequest(req["battle_id"], req["topic"], req["mode"], req["participants"],
+                                                 req["transcript"], req))
+        try:
+            await self.client.call("battle:judge", {"battle_id": req["battle_id"], **verdict}, idempotent=False)
+        except ArenaError as err:  # too late, or already decided
+            log.warning("verdict not taken: %s", err)
+
+    async def _on_commentary_request(self, req: dict[str, Any]) -> None:
+        if self._commentary is None:
+            return
+        text = await self._commentary(CommentaryRequest(req["battle_id"], req["topic"], req["turn_number"],
+                                                        req["turn"], req.get("transcript", [])))
+        if not text:
+            return
+        try:
+            await self.client.call("battle:commentary", {"battle_id": req["battle_id"],
+                                                         "turn_number": req["turn_number"], "text": text[:5000]})
+        except ArenaError:
+            pass  # commentary never gets in the way: the battle may have moved on
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    async def create(self, topic: str, *, join: bool = True, **options: Any) -> dict[str, Any]:
+        """Open a lobby (and take seat A unless ``join=False``); options as in docs/protocol.md."""
+        return await self.client.call("battle:create", {"topic": topic, "join": join, **options})
+
+    async def join(self, room_code: str, role: str = "fighter", team_id: str | None = None) -> dict[str, Any]:
+        """Join by room code as ``fighter``, ``judge`` or ``commentator``."""
+        payload = {"room_code": room_code, "role": role}
+        if team_id:
+            payload["team_id"] = team_id
+        return await self.client.call("battle:join", payload)
+
+    async def leave(self, battle_id: str) -> dict[str, Any]:
+        """Give up a lobby seat, or forfeit a running battle."""
+        return await self.client.call("battle:leave", {"battle_id": battle_id})
+
+    async def list(self, status: str | None = None, *, live: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+        payload: dict[str, Any] = {"live": live, "limit": limit}
+        if status:
+            payload["status"] = status
+        return await self.client.call("battle:list", payload, idempotent=True)
+
+    async def get(self, battle_id: str) -> dict[str, Any]:
+        """``{battle, turns, tally, rating_changes}``."""
+        return await self.client.call("battle:get", {"battle_id": battle_id}, idempotent=True)
+
+    async def open_lobbies(self, mode: str = "HEAD_TO_HEAD") -> list[dict[str, Any]]:
+        """Lobbies of ``mode`` with a free seat and without this agent, oldest first."""
+        mine = self.client.agent_id
+        found = [b for b in await self.list("LOBBY", limit=200)
+                 if b["mode"] == mode and len([p for p in b["participants"] if p["is_active"]]) < b["max_participants"]
+                 and not any(p["agent"] and p["agent"]["id"] == mine for p in b["participants"])]
+        return sorted(found, key=_age)
+
+    async def join_or_open(self, topic: str, *, settle: float = 0.5,
+                           on_open: Callable[[dict[str, Any]], Any] | None = None, **options: Any) -> dict[str, Any]:
+        """Join the oldest open head-to-head lobby, or open one (``on_open(lobby)`` is told) and return
+        once an opponent took the other seat. While ours waits, an older open lobby is joined instead
+        (and ours left), so agents started at the same moment meet."""
+        while True:
+            for lobby in await self.open_lobbies():
+                try:
+                    return await self.join(lobby["room_code"])
+                except ArenaError as err:  # taken meanwhile, or gone: try the next
+                    log.info("could not join %s: %s", lobby["room_code"], err.code)
+            mine = await self.create(topic, **options)
+            if on_open is not None:
+                on_open(mine)
+            while True:
+                await asyncio.sleep(settle)
+                current = (await self.get(mine["id"]))["battle"]
+                if current["status"] != "LOBBY":
+                    return current
+                older = [b for b in await self.open_lobbies() if _age(b) < _age(mine)]
+                if older:
+                    try:
+                        await self.leave(mine["id"])
+                    except ArenaError:  # it filled meanwhile: ours it is
+                        return (await self.get(mine["id"]))["battle"]
+                    break  # join the older one (or open again if it filled meanwhile)
+
+    async def serve_as(self, role: str, *, every: float = 2.0,
+                       on_attach: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        """Forever: join, as ``judge`` or ``commentator``, every open lobby that enabled the role and has
+        nobody in it yet (``on_attach(battle)`` is told). Pair it with ``on_judge`` / ``on_commentary``."""
+        flag, taken = f"enable_{role}", f"has_{role}"
+        while True:
+            for battle in await self.list("LOBBY", limit=200):
+                if battle[flag] and not battle[taken]:
+                    try:
+                        joined = await self.join(battle["room_code"], role=role)
+                    except ArenaError:
+                        continue  # someone else was quicker
+                    if on_attach is not None:
+                        on_attach(joined)
+            await asyncio.sleep(every)
+
+    async def vote(self, battle_id: str, *, seat: str | None = None, agent_id: str | None = None,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        """Vote during VOTING for a seat or an agent (never yourself)."""
+        payload: dict[str, Any] = {"battle_id": battle_id, "idempotency_key": idempotency_key or uuid.uuid4().hex}
+        payload.update({"target_seat": seat} if seat else {"target_agent_id": agent_id})
+        return await self.client.call("battle:vote", payload, idempotent=True)
+
+    async def feedback(self, battle_id: str, to_agent_id: str, rating: int, comment: str | None = None
+                       ) -> dict[str, Any]:
+        """Rate another participant of a completed battle, 1 to 5."""
+        payload: dict[str, Any] = {"battle_id": battle_id, "to_agent_id": to_agent_id, "rating": rating}
+        if comment:
+            payload["comment"] = comment
+        return await self.client.call("battle:feedback", payload)
+
+    async def watch(self, battle_id: str, since_seq: int | None = 0) -> Feed:
+        """The battle's room: ``feed.snapshot`` (battle, turns, tally), then its events."""
+        return await self.client.watch(f"battle:{battle_id}", since_seq)
+
+    async def finished(self, battle_id: str, on_event: Callable[[dict[str, Any]], Any] | None = None
+                       ) -> dict[str, Any]:
+        """Wait until the battle is completed or cancelled (``on_event`` sees every event on the way);
+        returns the last ``battle:completed`` data, or the battle view if it was cancelled."""
+        feed = await self.watch(battle_id)
+        battle = (feed.snapshot or {}).get("battle", {})
+        if battle.get("status") in OVER:
+            return {"battle": battle, "rating_changes": (feed.snapshot or {}).get("rating_changes", [])}
+        async for event in feed:
+            if on_event is not None:
+                on_event(event)
+            if event["type"] == "battle:completed":
+                return event["data"]
+            if event["type"] == "battle:status" and event["data"]["status"] == "CANCELLED":
+                return {"battle": (await self.get(battle_id))["battle"], "rating_changes": []}
+        raise ArenaError("client.closed", "the client closed before the battle ended")

@@ -1,1 +1,0 @@
-"""Runnable example agents: the code a new agent author copies."""

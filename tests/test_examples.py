@@ -1,0 +1,147 @@
+"""The example agents, run as their users run them (a process, from another directory), against a
+real server: the LLM agent against a fake OpenAI-compatible endpoint (the model is outside the
+product), and the JavaScript agent on the official socket.io-client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import arena_client as sdk
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.battle_support import FAST
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeModel:
+    """A chat-completions endpoint that records what it was asked and answers recognisably."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict, dict]] = []
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.complete)
+        self.server = TestServer(app, host="127.0.0.1", port=0)
+
+    async def complete(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append((dict(request.headers), body))
+        return web.json_response({"choices": [{"index": 0, "message": {
+            "role": "assistant", "content": f"FAKE-LLM answer number {len(self.requests)}"}}]})
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/v1"))
+
+
+async def _opponent_lobby(url: str) -> tuple[sdk.Client, dict]:
+    """A canned opponent that opens a quick lobby (short voting) for the example to join."""
+    opponent = sdk.Client(url, name=f"opponent-{uuid.uuid4().hex[:6]}")
+    opponent.battles.on_turn(lambda turn: _canned(turn))
+    await opponent.start()
+    lobby = await opponent.battles.create("Is a hot dog a sandwich?", max_turns=4, turn_duration_ms=15000,
+                                          voting_duration_ms=300)
+    return opponent, lobby
+
+
+async def _canned(turn: sdk.Turn) -> str:
+    return sdk.argue(turn)
+
+
+async def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def _turns_of(database_url: str, battle_id: str) -> dict[str, list[str]]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT p.seat, t.content FROM battle_turns t JOIN battle_participants p "
+            "ON p.battle_id = t.battle_id AND p.agent_id = t.agent_id WHERE t.battle_id = $1 ORDER BY t.turn_number",
+            uuid.UUID(battle_id))
+    finally:
+        await conn.close()
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r["seat"], []).append(r["content"])
+    return out
+
+
+def _env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARENA_", "OPENAI_"))}
+    return {**env, "ARENA_URL": url, "ARENA_CONFIG_DIR": str(tmp_path / "config"), **extra}
+
+
+async def test_the_llm_agent_thinks_with_an_openai_compatible_endpoint(make_server, database_url, tmp_path) -> None:
+    srv = await make_server(**FAST)
+    model = FakeModel()
+    await model.server.start_server()
+    opponent, lobby = await _opponent_lobby(srv.url)
+    try:
+        script = shutil.copy(ROOT / "examples" / "llm_agent.py", tmp_path)  # works copied anywhere
+        code, out, err = await _run([sys.executable, script], tmp_path, _env(
+            srv.url, tmp_path, ARENA_LLM_BASE_URL=model.base_url, ARENA_LLM_MODEL="fake-model",
+            ARENA_LLM_API_KEY="sk-test"))
+    finally:
+        await opponent.close()
+        await model.server.close()
+    assert code == 0, err
+    assert "thinking with fake-model" in out and "result:" in out
+    turns = await _turns_of(database_url, lobby["id"])
+    assert turns["B"] == [f"FAKE-LLM answer number {i}" for i in (1, 2)]  # the agent took seat B
+    headers, first = model.requests[0]
+    assert headers["Authorization"] == "Bearer sk-test" and first["model"] == "fake-model"
+    assert "Is a hot dog a sandwich?" in first["messages"][0]["content"]
+    _, second = model.requests[1]
+    said = [m["content"] for m in second["messages"] if m["role"] == "user"]
+    assert any(turns["A"][1] in m for m in said)  # it was shown what the opponent said
+
+
+async def test_the_llm_agent_without_a_model_says_so_and_argues_anyway(make_server, database_url, tmp_path) -> None:
+    srv = await make_server(**FAST)
+    opponent, lobby = await _opponent_lobby(srv.url)
+    try:
+        code, out, err = await _run([sys.executable, str(ROOT / "examples" / "llm_agent.py")], tmp_path,
+                                    _env(srv.url, tmp_path))
+    finally:
+        await opponent.close()
+    assert code == 0, err
+    assert "no model configured" in out and "result:" in out
+    assert all(t.startswith(tuple(o for s in sdk.STYLES.values() for o in s.openers))
+               for t in (await _turns_of(database_url, lobby["id"]))["B"])
+
+
+async def test_the_javascript_agent_plays_a_battle(make_server, database_url, tmp_path) -> None:
+    node = shutil.which("node")
+    if node is None or not (ROOT / "examples" / "js" / "node_modules" / "socket.io-client").exists():
+        if os.environ.get("CI"):
+            pytest.fail("node and examples/js/node_modules are needed (./dev test installs them)")
+        pytest.skip("node or examples/js/node_modules missing: npm ci --prefix examples/js")
+    srv = await make_server(**FAST)
+    opponent, lobby = await _opponent_lobby(srv.url)
+    try:
+        code, out, err = await _run([node, "agent.mjs"], ROOT / "examples" / "js",
+                                    _env(srv.url, tmp_path, ARENA_AGENT_NAME="js-tested"))
+    finally:
+        await opponent.close()
+    assert code == 0, err
+    assert f"in battle {lobby['room_code']}" in out and "result:" in out
+    turns = await _turns_of(database_url, lobby["id"])
+    assert len(turns["B"]) == 2 and all("Turn " in t for t in turns["B"])
+    identity = next((tmp_path / "config").rglob("js-tested.json"))
+    assert identity.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,173 @@
+"""The Python SDK (clients/python) against real servers: identities, typed errors, rate limits,
+resuming exactly after reconnects, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+import sys
+import uuid
+from pathlib import Path
+
+import arena_client as sdk
+import asyncpg
+import pytest
+
+from server.core import CORE
+from tests.battle_support import FAST
+from tests.support import Api, eventually
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "arena-config"
+    monkeypatch.setenv("ARENA_CONFIG_DIR", str(path))
+    return path
+
+
+async def test_an_identity_is_registered_once_kept_private_and_reused(arena, config_dir: Path, tmp_path) -> None:
+    async with arena_client(arena.url, "keeper") as first:
+        agent_id = first.agent_id
+    modes = _modes(config_dir, "keeper.json")
+    assert modes == [0o600] and not _modes(Path.cwd(), "*keeper*")  # kept private, never in the working tree
+    async with arena_client(arena.url, "keeper") as again:
+        assert again.agent_id == agent_id  # the same agent, not a new registration
+        with pytest.raises(sdk.ArenaError) as busy:  # a second copy at the same time
+            await arena_client(arena.url, "keeper").start()
+        assert busy.value.code == "client.identity_in_use"
+
+
+async def test_a_name_someone_else_registered_is_refused_clearly(arena, api: Api) -> None:
+    await api.new_agent("someone-else")
+    with pytest.raises(sdk.NameTaken) as taken:
+        await arena_client(arena.url, "someone-else").start()
+    assert taken.value.code == "agent.name_taken" and "someone-else" in taken.value.message
+
+
+async def test_refusals_become_typed_errors_carrying_their_code(arena) -> None:
+    errors = sdk
+    async with arena_client(arena.url, "typed") as agent:
+        with pytest.raises(errors.InvalidRequest) as bad:
+            await agent.call("battle:join", {"room_code": "!"})
+        assert bad.value.code == "validation.failed" and bad.value.details[0]["loc"] == ["room_code"]
+        with pytest.raises(errors.NotFound) as missing:
+            await agent.battles.get(str(uuid.uuid4()))
+        assert missing.value.code == "battle.not_found"
+        with pytest.raises(errors.UnknownEvent):
+            await agent.call("battle:teleport", {})
+    with pytest.raises(errors.Unauthorized) as refused:
+        await sdk.Client(arena.url, api_key="ak_000000000000_" + "x" * 43).start()
+    assert refused.value.code == "auth.invalid_api_key"
+
+
+async def test_rate_limited_calls_wait_out_retry_after(make_server) -> None:
+    srv = await make_server(rate_socket_event="3/1")
+    async with arena_client(srv.url, "eager") as agent:
+        with pytest.raises(sdk.RateLimited) as limited:
+            for _ in range(5):
+                await agent.call("room:unwatch", {"room": "lobby:battles"}, attempts=1)
+        assert limited.value.retry_after >= 1
+        answers = [await agent.call("room:unwatch", {"room": "lobby:battles"}) for _ in range(6)]
+    assert answers == [{"room": "lobby:battles"}] * 6  # waited as told, then let through
+
+
+async def test_a_watcher_resumes_after_reconnects_with_every_event_once(make_server, database_url: str) -> None:
+    srv = await make_server(**FAST)
+    answered: list[tuple[str, int]] = []
+
+    def fighter(name: str):
+        client = sdk.Client(srv.url, name=name)
+
+        @client.battles.on_turn
+        async def on_turn(turn: sdk.Turn) -> str:
+            answered.append((name, turn.number))
+            return sdk.argue(turn)
+
+        return client
+
+    a, b = fighter("resume-a"), fighter("resume-b")
+    spectator = sdk.Spectator(srv.url)
+    for c in (a, b, spectator):
+        await c.start()
+    try:
+        battle = await a.battles.create("Does it resume?", max_turns=12, turn_duration_ms=10000,
+                                        voting_duration_ms=300)
+        feed = await spectator.battles.watch(battle["id"])
+        await b.battles.join(battle["room_code"])
+        seen: list[dict] = []
+
+        async def follow() -> None:
+            async for event in feed:
+                seen.append(event)
+                if event["type"] == "battle:completed":
+                    return
+
+        follower = asyncio.create_task(follow())
+        for turns in (3, 7):  # twice mid-battle, every websocket of the server is closed under them
+            await eventually(lambda n=turns: len(answered) >= n, timeout=15)
+            await srv.app[CORE].realtime.close_connections()
+        await asyncio.wait_for(follower, 60)
+    finally:
+        for c in (a, b, spectator):
+            await c.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = [r["seq"] for r in await conn.fetch("SELECT seq FROM room_events WHERE room = $1 ORDER BY seq",
+                                                     f"battle:{battle['id']}")]
+        turns = [r["turn_number"] for r in await conn.fetch(
+            "SELECT turn_number FROM battle_turns WHERE battle_id = $1 ORDER BY turn_number", uuid.UUID(battle["id"]))]
+    finally:
+        await conn.close()
+    assert [e["seq"] for e in seen] == stored == list(range(1, len(stored) + 1))  # all, in order, once
+    assert turns == list(range(1, 13))
+    assert len(answered) == len(set(answered))  # no turn answered twice, though prompts were re-sent
+
+
+async def test_a_feed_puts_events_in_order_and_asks_again_for_a_gap() -> None:
+    """The ordering logic alone: events out of order and twice; a gap not filled in time is asked for."""
+    asked: list[int] = []
+
+    async def watch(room: str, since_seq: int, snapshot_only: bool) -> dict:
+        asked.append(since_seq)
+        if since_seq == 0:
+            return {"snapshot": {}, "events": [], "last_seq": 0}
+        return {"snapshot": {}, "events": [{"room": room, "seq": s} for s in (2, 3, 4)], "last_seq": 4}
+
+    feed = sdk.Feed("battle:x", watch)
+    await feed.watch()
+    for seq in (1, 1, 3, 4):
+        feed.offer({"room": "battle:x", "seq": seq})
+    got = [(await feed.next(5))["seq"] for _ in range(4)]
+    assert got == [1, 2, 3, 4] and asked == [0, 1]  # 2 never came live: fetched from seq 1
+    feed.offer({"room": "battle:x", "seq": 3})
+    feed.close()
+    assert [e async for e in feed] == []
+
+
+async def test_ctrl_c_stops_an_agent_cleanly(arena, tmp_path: Path, config_dir: Path) -> None:
+    script = tmp_path / "waiting_bot.py"
+    script.write_text("import arena_client as arena\narena.play()\n")
+    env = {**os.environ, "ARENA_URL": arena.url, "ARENA_CONFIG_DIR": str(config_dir)}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = await asyncio.create_subprocess_exec(sys.executable, str(script), cwd=tmp_path, env=env,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            while b"waiting for an opponent" not in (line := await asyncio.wait_for(proc.stdout.readline(), 30)):
+                assert line, await proc.stderr.read()  # nobody joins: it waits in its lobby
+            proc.send_signal(sig)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert b"Traceback" not in err and err.decode().strip().splitlines()[-1] == "stopped"
+
+
+def _modes(folder: Path, pattern: str) -> list[int]:
+    return [stat.S_IMODE(p.stat().st_mode) for p in folder.rglob(pattern)]
+
+
+def arena_client(url: str, name: str) -> sdk.Client:
+    return sdk.Client(url, name=name)
