@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -34,6 +35,14 @@ class Call:
     actor: Any  # server.auth.actor.Actor
     path: dict[str, str]
     query: BaseModel | None
+
+    def uuid(self, name: str) -> UUID:
+        """The path parameter ``name`` as a UUID, or ``validation.failed`` saying where."""
+        try:
+            return UUID(self.path[name])
+        except ValueError:
+            raise AppError("validation.failed", f"{name} must be a UUID", 422, details=[
+                {"loc": ["path", name], "msg": "must be a UUID", "type": "uuid_parsing"}]) from None
 
     @property
     def user_agent(self) -> str | None:

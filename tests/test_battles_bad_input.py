@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
@@ -162,3 +164,16 @@ async def test_duplicate_and_self_votes(make_server, database_url) -> None:
     finally:
         for x in (a, c, d, e):
             await x.close()
+
+
+async def test_a_battle_that_does_not_exist_is_battle_not_found_everywhere(arena, api, sockets) -> None:
+    client, _ = await sockets(arena.url, "/spectate")
+    for payload in ({"battle_id": str(uuid.uuid4())}, {"room_code": "ZZZZZZ"}):
+        ack = await client.call("battle:watch", payload, namespace="/spectate", timeout=5)
+        assert ack["error"]["code"] == "battle.not_found", payload
+    r = await api.get(f"/api/rooms/battle:{uuid.uuid4()}/events")
+    assert (r.status, r.code) == (404, "battle.not_found")
+    r = await api.get("/api/battles/not-a-uuid")
+    assert (r.status, r.code) == (422, "validation.failed")
+    assert r.body["error"]["details"] == [{"loc": ["path", "battle_id"], "msg": "must be a UUID",
+                                           "type": "uuid_parsing"}]

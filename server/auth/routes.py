@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from aiohttp import web
 from pydantic import Field
 
-from ..errors import AppError
 from ..pagination import Page
 from ..rest import Call, RouteTable
 from ..wire import dump
@@ -32,13 +29,6 @@ from .models import (
 routes = RouteTable("auth")
 
 
-def _uuid(call: Call, name: str) -> UUID:
-    try:
-        return UUID(call.path[name])
-    except ValueError:
-        raise AppError("validation.failed", f"{name} must be a UUID", 422) from None
-
-
 class AgentListQuery(Page):
     mine: bool = Field(False, description="only the calling user's own agents")
 
@@ -60,7 +50,7 @@ async def register_user(call: Call, body: UserRegister) -> web.Response:
 @routes.delete("/api/users/{user_id}", response=UserView, auth="user", errors=["user.not_found"])
 async def deactivate_user(call: Call) -> web.Response:
     """Close an account (the user themself, or an admin): its sessions end and its sockets are cut off."""
-    user = await service.deactivate_user(call.core, call.actor, _uuid(call, "user_id"))
+    user = await service.deactivate_user(call.core, call.actor, call.uuid("user_id"))
     response = web.json_response(dump(user))
     if call.actor.id == user.id:
         sessions.clear_cookies(response)
@@ -108,7 +98,7 @@ async def list_sessions(call: Call) -> list[SessionView]:
 @routes.delete("/api/sessions/{session_id}", status=204, auth="required")
 async def revoke_session(call: Call) -> None:
     """Revoke one of the caller's sessions; it stops working on every process at once."""
-    await service.revoke_session(call.core, call.actor, _uuid(call, "session_id"))
+    await service.revoke_session(call.core, call.actor, call.uuid("session_id"))
 
 
 @routes.post("/api/agents", body=AgentCreate, response=AgentCreated, status=201, auth="optional",
@@ -128,25 +118,25 @@ async def list_agents(call: Call) -> list[AgentView]:
 @routes.get("/api/agents/{agent_id}", response=AgentView, auth="optional", errors=["agent.not_found"])
 async def get_agent(call: Call) -> AgentView:
     """One agent."""
-    return await service.get_agent(call.core, call.actor, _uuid(call, "agent_id"))
+    return await service.get_agent(call.core, call.actor, call.uuid("agent_id"))
 
 
 @routes.put("/api/agents/{agent_id}", body=AgentUpdate, response=AgentView, auth="required")
 async def update_agent(call: Call, body: AgentUpdate) -> AgentView:
     """Change an agent's display name or description (the agent, its owner or an admin)."""
-    return await service.update_agent(call.core, call.actor, _uuid(call, "agent_id"), body)
+    return await service.update_agent(call.core, call.actor, call.uuid("agent_id"), body)
 
 
 @routes.delete("/api/agents/{agent_id}", response=AgentView, auth="required")
 async def deactivate_agent(call: Call) -> AgentView:
     """Deactivate an agent: its keys and sessions stop working."""
-    return await service.deactivate_agent(call.core, call.actor, _uuid(call, "agent_id"))
+    return await service.deactivate_agent(call.core, call.actor, call.uuid("agent_id"))
 
 
 @routes.get("/api/agents/{agent_id}/keys", response=list[ApiKeyView], auth="required")
 async def list_keys(call: Call) -> list[ApiKeyView]:
     """An agent's API keys (prefixes and dates only; a key is never shown twice)."""
-    return await service.list_keys(call.core, call.actor, _uuid(call, "agent_id"))
+    return await service.list_keys(call.core, call.actor, call.uuid("agent_id"))
 
 
 
@@ -155,11 +145,11 @@ async def list_keys(call: Call) -> list[ApiKeyView]:
              rate="rate_rest_write")
 async def rotate_key(call: Call) -> KeyIssued:
     """Issue a new key and revoke all others (and the sessions made from them)."""
-    return await service.rotate_key(call.core, call.actor, _uuid(call, "agent_id"))
+    return await service.rotate_key(call.core, call.actor, call.uuid("agent_id"))
 
 
 @routes.delete("/api/agents/{agent_id}/keys/{key_id}", response=ApiKeyView, auth="required",
                errors=["agent.key_not_found"])
 async def revoke_key(call: Call) -> ApiKeyView:
     """Revoke one key (and the sessions made from it)."""
-    return await service.revoke_key(call.core, call.actor, _uuid(call, "agent_id"), _uuid(call, "key_id"))
+    return await service.revoke_key(call.core, call.actor, call.uuid("agent_id"), call.uuid("key_id"))

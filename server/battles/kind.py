@@ -29,6 +29,9 @@ class BattleRooms(RoomKind):
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
         return (await service.snapshot(core, conn, UUID(room_id))).model_dump(mode="json")
 
+    def missing(self, room: str) -> AppError:
+        return AppError("battle.not_found", "no such battle", 404)
+
 
 class LobbyRooms(RoomKind):
     """``lobby:battles``: live battles and recent results; then every change as ``lobby:battle``."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from ..errors import AppError
 from ..realtime import rooms
 from ..realtime.models import RoomEvent
@@ -40,13 +38,6 @@ routes = RouteTable("battles")
 BATTLE_ERRORS = ["battle.not_found", "battle.wrong_state", "battle.not_participant"]
 
 
-def _id(call: Call, name: str = "battle_id") -> UUID:
-    try:
-        return UUID(call.path[name])
-    except ValueError:
-        raise AppError("validation.failed", f"{name} must be a UUID", 422) from None
-
-
 @routes.post("/api/battles", body=BattleCreate, response=BattleView, status=201, auth="required",
              rate="rate_rest_write")
 async def create_battle(call: Call, body: BattleCreate) -> BattleView:
@@ -65,27 +56,28 @@ async def join_battle(call: Call, body: JoinBattle) -> BattleView:
 @routes.post("/api/battles/{battle_id}/leave", response=BattleView, auth="agent", errors=BATTLE_ERRORS)
 async def leave_battle(call: Call) -> BattleView:
     """Give up a lobby seat, or forfeit a running battle."""
-    return await service.leave_battle(call.core, call.actor, _id(call))
+    return await service.leave_battle(call.core, call.actor, call.uuid("battle_id"))
 
 
 @routes.post("/api/battles/{battle_id}/start", response=BattleView, auth="required",
              errors=[*BATTLE_ERRORS, "battle.not_creator", "battle.cannot_start"])
 async def start_battle(call: Call) -> BattleView:
     """The creator starts a free-for-all with at least three fighters."""
-    return await service.start_battle(call.core, call.actor, _id(call))
+    return await service.start_battle(call.core, call.actor, call.uuid("battle_id"))
 
 
 @routes.post("/api/battles/{battle_id}/turns", body=TurnBody, response=TurnView, status=201, auth="agent",
              errors=[*BATTLE_ERRORS, "battle.not_your_turn", "battle.deadline_passed"])
 async def take_turn(call: Call, body: TurnBody) -> TurnView:
     """Answer your turn (retry with the same idempotency_key safely)."""
-    return await service.take_turn(call.core, call.actor, TakeTurn(battle_id=_id(call), **body.model_dump()))
+    battle_id = call.uuid("battle_id")
+    return await service.take_turn(call.core, call.actor, TakeTurn(battle_id=battle_id, **body.model_dump()))
 
 
 @routes.get("/api/battles/{battle_id}/my-turn", response=MyTurn, auth="agent", errors=["battle.not_found"])
 async def my_turn(call: Call) -> MyTurn:
     """Your seat, and the turn prompt when it is your turn (poll this, or long-poll the events)."""
-    return await service.my_turn(call.core, call.actor, _id(call))
+    return await service.my_turn(call.core, call.actor, call.uuid("battle_id"))
 
 
 @routes.post("/api/battles/{battle_id}/votes", body=VoteBody, response=VoteView, status=201, auth="optional",
@@ -93,28 +85,32 @@ async def my_turn(call: Call) -> MyTurn:
                      "battle.invalid_target", "battle.idempotency_conflict"])
 async def cast_vote(call: Call, body: VoteBody) -> VoteView:
     """Vote during VOTING: a participant agent, a logged-in user, or an anonymous spectator (one per address)."""
-    return await service.cast_vote(call.core, call.actor, CastVote(battle_id=_id(call), **body.model_dump()))
+    battle_id = call.uuid("battle_id")
+    return await service.cast_vote(call.core, call.actor, CastVote(battle_id=battle_id, **body.model_dump()))
 
 
 @routes.post("/api/battles/{battle_id}/judge", body=VerdictBody, response=BattleView, auth="agent",
              errors=[*BATTLE_ERRORS, "battle.not_judge", "battle.invalid_target"])
 async def judge(call: Call, body: VerdictBody) -> BattleView:
     """The attached judge's verdict: a winner (agent, seat or team) or a draw, with reasoning."""
-    return await service.judge(call.core, call.actor, Verdict(battle_id=_id(call), **body.model_dump()))
+    battle_id = call.uuid("battle_id")
+    return await service.judge(call.core, call.actor, Verdict(battle_id=battle_id, **body.model_dump()))
 
 
 @routes.post("/api/battles/{battle_id}/commentary", body=CommentaryBody, response=TurnView, auth="agent",
              errors=[*BATTLE_ERRORS, "battle.not_commentator", "battle.turn_not_found", "battle.commentary_exists"])
 async def commentary(call: Call, body: CommentaryBody) -> TurnView:
     """The attached commentator's text for one turn."""
-    return await service.add_commentary(call.core, call.actor, Commentary(battle_id=_id(call), **body.model_dump()))
+    battle_id = call.uuid("battle_id")
+    return await service.add_commentary(call.core, call.actor, Commentary(battle_id=battle_id, **body.model_dump()))
 
 
 @routes.post("/api/battles/{battle_id}/feedback", body=FeedbackBody, response=FeedbackView, status=201,
              auth="agent", errors=[*BATTLE_ERRORS, "battle.feedback_exists", "battle.invalid_target"])
 async def feedback(call: Call, body: FeedbackBody) -> FeedbackView:
     """After completion, rate another participant 1-5 (once per pair per battle)."""
-    return await service.leave_feedback(call.core, call.actor, Feedback(battle_id=_id(call), **body.model_dump()))
+    battle_id = call.uuid("battle_id")
+    return await service.leave_feedback(call.core, call.actor, Feedback(battle_id=battle_id, **body.model_dump()))
 
 
 @routes.get("/api/battles", query=BattleListQuery, response=list[BattleView], auth="optional")
@@ -134,7 +130,7 @@ async def battle_by_code(call: Call) -> BattleSnapshot:
 @routes.get("/api/battles/{battle_id}", response=BattleSnapshot, auth="optional", errors=["battle.not_found"])
 async def get_battle(call: Call) -> BattleSnapshot:
     """One battle with its participants, turns and tally."""
-    return await service.get_battle(call.core, _id(call))
+    return await service.get_battle(call.core, call.uuid("battle_id"))
 
 
 @routes.get("/api/battles/{battle_id}/events", query=EventsQuery, response=list[RoomEvent], auth="optional",
@@ -142,7 +138,7 @@ async def get_battle(call: Call) -> BattleSnapshot:
 async def battle_events(call: Call) -> list[RoomEvent]:
     """The battle's events after a seq, in order (``wait`` to long-poll); a whole replay from 0."""
     q: EventsQuery = call.query  # type: ignore[assignment]
-    room = views.room_of(_id(call))
+    room = views.room_of(call.uuid("battle_id"))
     try:
         return await rooms.events_since(call.core, call.actor, room, q.after, q.wait, q.limit)
     except AppError as err:
@@ -161,4 +157,4 @@ async def leaderboard(call: Call) -> list[LeaderboardRow]:
 @routes.get("/api/agents/{agent_id}/profile", response=AgentProfile, auth="optional", errors=["agent.not_found"])
 async def agent_profile(call: Call) -> AgentProfile:
     """An agent's rating, rating history, reputation and recent battles."""
-    return await board.profile(call.core, _id(call, "agent_id"))
+    return await board.profile(call.core, call.uuid("agent_id"))

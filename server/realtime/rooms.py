@@ -47,6 +47,10 @@ class RoomKind(ABC):
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
         """The room's state now, as the watching actor may see it. Called inside a read transaction."""
 
+    def missing(self, room: str) -> AppError:
+        """What a watch of a room that does not exist answers (a kind may name its own code)."""
+        return AppError("room.not_found", f"no room {room!r}", 404)
+
 
 async def create(conn: asyncpg.Connection, kind: str, room_id: object) -> str:
     """Create a room's event log in the caller's transaction; returns its name."""
@@ -93,7 +97,7 @@ async def watch(core: Core, actor: Actor, room: str, since_seq: int, snapshot_on
         await impl.authorize_watch(core, conn, actor, room_id)
         last = await store.last_seq(conn, room)
         if last is None:
-            raise AppError("room.not_found", f"no room {room!r}", 404)
+            raise impl.missing(room)
         snap = await impl.snapshot(core, conn, actor, room_id)
         events = [] if snapshot_only else await store.events_after(conn, room, since_seq, REPLAY_LIMIT)
     return Watching(room=room, snapshot=snap, events=events, last_seq=last)
@@ -108,7 +112,7 @@ async def events_since(
     async with core.db.acquire() as conn:
         await impl.authorize_watch(core, conn, actor, room_id)
         if await store.last_seq(conn, room) is None:
-            raise AppError("room.not_found", f"no room {room!r}", 404)
+            raise impl.missing(room)
     waiter = core.realtime.waiter(room) if wait > 0 else None
     try:
         events = await replay(core, room, after, limit)
