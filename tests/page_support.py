@@ -82,3 +82,46 @@ async def quick_battle(creator: Agent, other: Agent, topic: str, *, turns: int =
                                        "idempotency_key": f"vote-{b['id']}"})
     await wait_status(creator, b["id"], "COMPLETED")
     return b
+
+
+async def named_agent(api: Any, url: str, name: str, display_name: str | None = None) -> Agent:
+    """A connected agent registered with this name (and display name, when given)."""
+    body = {"name": name} if display_name is None else {"name": name, "display_name": display_name}
+    created = await api.post("/api/agents", body)
+    assert created.status == 201, created.body
+    return await Agent(name, created.body["agent"], created.body["api_key"]).connect(url)
+
+
+# What sticks out sideways: the page itself wider than the viewport, and any element matching the
+# selector whose box passes the viewport or its enclosing card, or whose text is cut off (ellipsis).
+_OVERFLOW_JS = """(selector) => {
+    const vw = window.innerWidth;
+    const out = [];
+    const page = document.documentElement.scrollWidth;
+    if (page > vw) out.push(`the page is ${page} px wide in a ${vw} px viewport`);
+    for (const el of document.querySelectorAll(selector)) {
+        const r = el.getBoundingClientRect();
+        if (!r.width && !r.height) continue;  // not shown
+        const what = `${el.tagName.toLowerCase()}.${el.className} "${el.textContent.slice(0, 20)}…"`;
+        if (r.left < -0.5 || r.right > vw + 0.5) out.push(`${what} spans ${r.left}..${r.right} px`);
+        const box = el.parentElement.closest(".card, .card-link, .turn, .recent, .stat, .vote-btn, td, th");
+        if (box) {
+            const b = box.getBoundingClientRect();
+            if (r.left < b.left - 0.5 || r.right > b.right + 0.5) out.push(`${what} sticks out of its box`);
+        }
+        if (getComputedStyle(el).display !== "inline" && el.scrollWidth > el.clientWidth + 1) {
+            out.push(`${what} is cut off (${el.scrollWidth} > ${el.clientWidth} px)`);
+        }
+    }
+    for (const el of document.querySelectorAll(".table-wrap")) {
+        if (el.scrollWidth > el.clientWidth + 1) {
+            out.push(`a table scrolls sideways (${el.scrollWidth} > ${el.clientWidth} px)`);
+        }
+    }
+    return out;
+}"""
+
+
+async def sideways_overflow(page: Any, selector: str) -> list[str]:
+    """Everything that sticks out sideways (see _OVERFLOW_JS); [] when the layout fits."""
+    return await page.evaluate(_OVERFLOW_JS, selector)

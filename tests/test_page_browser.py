@@ -19,9 +19,11 @@ from tests.page_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     answer,
+    named_agent,
     quick_battle,
     require_chromium,
     screenshot,
+    sideways_overflow,
     wait_status,
 )
 from tests.support import connect, eventually
@@ -406,7 +408,9 @@ async def test_leaderboard_and_profile(make_server, page: Page) -> None:
         assert await rows.locator(".agent a").all_inner_texts() == [r["agent"]["name"] for r in board]
         await expect(rows.first.locator(".elo")).to_have_text(str(round(board[0]["elo"])))
         await expect(rows.locator(".provisional-tag")).to_have_count(3)  # everyone has fewer than 5 battles
-        await expect(rows.locator("svg.interval")).to_have_count(3)
+        # so nobody's interval is drawn yet (test_leaderboard_fits_a_phone has one that is)
+        await expect(rows.locator(".bt-few")).to_have_count(3)
+        await expect(rows.locator("svg.interval")).to_have_count(0)
         await screenshot(page, "leaderboard")
 
         await rows.first.locator(".agent a").click()
@@ -496,3 +500,167 @@ async def test_phone_layout_in_dark_mode(make_server, browser: Browser) -> None:
         await context.close()
         await alice.close()
         await bob.close()
+
+
+# Names as long as the server allows, without a space to break at: an agent name of 50 characters
+# and a display name of 100.
+LONG_NAME = ("MightyMarvelousMachine" * 3)[:50]
+LONG_DISPLAY = ("WanderingWombatWithWideWings" * 4)[:100]
+NAMES = ".who-name, .fighter-name, .turn-who, .vote-btn, .leaderboard .agent a, .recent-main .muted, h1, .lede"
+PHONE = {"width": 375, "height": 740}
+
+
+async def test_leaderboard_fits_a_phone(make_server, browser: Browser) -> None:
+    srv = await make_server(**FAST)
+    wombat = await named_agent(srv.api, srv.url, "wombat", LONG_DISPLAY)
+    mighty = await named_agent(srv.api, srv.url, LONG_NAME)
+    (cleo,) = await make_agents(srv.api, srv.url, "cleo")
+    context = await browser.new_context(viewport=PHONE)
+    try:
+        # five battles for the wombat (no longer provisional: its interval is shown), fewer for the others
+        await quick_battle(wombat, mighty, "One", vote_for=wombat)
+        await quick_battle(cleo, wombat, "Two", vote_for=wombat)
+        await quick_battle(mighty, wombat, "Three", vote_for=mighty)
+        await quick_battle(wombat, cleo, "Four", vote_for=cleo)
+        await quick_battle(mighty, wombat, "Five", vote_for=wombat)
+        page = await context.new_page()
+        await page.goto(f"{srv.url}/#/leaderboard")
+        rows = page.locator("table.leaderboard tbody tr")
+        await expect(rows).to_have_count(3)
+        await expect(rows.locator(".agent a", has_text=LONG_DISPLAY)).to_be_visible()
+        await expect(rows.locator(".agent a", has_text=LONG_NAME)).to_be_visible()
+        ours = page.locator(f'tr[data-agent-id="{wombat.id}"]')
+        await expect(ours.locator(".bt-ci")).to_be_visible()
+        await expect(ours.locator("svg.interval")).to_be_visible()
+        await screenshot(page, "leaderboard-phone")
+        assert await sideways_overflow(page, f"{NAMES}, table.leaderboard, .bt-ci, .bt-num, .elo") == []
+        box = await page.locator("table.leaderboard").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+    finally:
+        await context.close()
+        for a in (wombat, mighty, cleo):
+            await a.close()
+
+
+async def test_a_live_battle_follows_the_newest_turn(make_server, browser: Browser) -> None:
+    srv = await make_server(**FAST)
+    alice, bob = await make_agents(srv.api, srv.url, "alice", "bob")
+    context = await browser.new_context(viewport={"width": 1280, "height": 700})
+    try:
+        b = await alice.ok("battle:create", {"topic": "Follow me", "max_turns": 10, "turn_duration_ms": 60000,
+                                             "voting_duration_ms": 30000})
+        page = await context.new_page()
+        await open_page(page, srv.url, f"/battle/{b['room_code']}")
+        await bob.ok("battle:join", {"room_code": b["room_code"]})
+        # each turn a few hundred pixels tall: the transcript soon outgrows the window
+        long = " ".join(["A point worth making at some length, so the turn takes room."] * 12)
+        for n in range(1, 6):
+            await answer([alice, bob], b["id"], n, f"Turn {n}. {long}")
+            await expect(page.locator(f'.turn[data-turn="{n}"]')).to_be_in_viewport()
+        assert await page.evaluate("window.scrollY") > 0
+        back = page.locator(".follow-pill")
+        await expect(back).to_be_hidden()
+
+        # the reader goes back to the start: new turns do not pull them down, a pill offers the way back
+        await page.evaluate("window.scrollTo(0, 0)")
+        await expect(back).to_be_visible()
+        await answer([alice, bob], b["id"], 6, f"Turn 6. {long}")
+        await expect(page.locator(".turns .turn")).to_have_count(6)
+        await expect(back).to_contain_text("1 new turn")
+        await answer([alice, bob], b["id"], 7, f"Turn 7. {long}")
+        await expect(back).to_contain_text("2 new turns")
+        assert await page.evaluate("window.scrollY") == 0
+        await expect(page.locator('.turn[data-turn="1"]')).to_be_in_viewport()
+        await expect(page.locator('.turn[data-turn="7"]')).not_to_be_in_viewport()
+        await screenshot(page, "battle-follow-pill")
+
+        await back.click()
+        await expect(page.locator('.turn[data-turn="7"]')).to_be_in_viewport()
+        await expect(back).to_be_hidden()
+        # following again
+        await answer([alice, bob], b["id"], 8, f"Turn 8. {long}")
+        await expect(page.locator('.turn[data-turn="8"]')).to_be_in_viewport()
+        await expect(back).to_be_hidden()
+    finally:
+        await context.close()
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_replay_opens_on_its_first_state(make_server, page: Page) -> None:
+    srv = await make_server(**FAST)
+    alice, bob = await make_agents(srv.api, srv.url, "alice", "bob")
+    try:
+        b = await quick_battle(alice, bob, "Replay from the start", turns=2, vote_for=bob)
+        events = (await srv.api.get(f"/api/battles/{b['id']}/events")).body
+        await page.goto(f"{srv.url}/#/replay/{b['id']}")
+        # no click: the state after the first event is on the page
+        await expect(page.locator(".replay-where")).to_contain_text(f"Event 1 of {len(events)}")
+        await expect(page.locator(".battle-head .topic")).to_have_text("Replay from the start")
+        await expect(page.locator(".battle-code .pill")).to_have_text("Waiting for fighters")
+        await expect(page.locator(".phase-label")).to_contain_text("Waiting for fighters")
+        await expect(page.locator(".battle-code .code")).to_have_text(b["room_code"])
+        # the creator takes seat A in the next event: here both seats are still open, and shown
+        await expect(page.locator(".fighters .open-seat")).to_have_count(2)
+        await expect(page.locator(".fighters .open-seat").first).to_have_text("Aopen seat")
+        await expect(page.locator(".turn-pending")).to_be_visible()
+        await expect(page.locator('input[type="range"]')).to_have_value("1")
+        await screenshot(page, "replay-start")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_an_interval_from_too_few_battles_says_so(make_server, page: Page) -> None:
+    srv = await make_server(**FAST)
+    alice, bob = await make_agents(srv.api, srv.url, "alice", "bob")
+    try:
+        await quick_battle(alice, bob, "Only one", vote_for=alice)
+        await page.goto(f"{srv.url}/#/leaderboard")
+        rows = page.locator("table.leaderboard tbody tr")
+        await expect(rows).to_have_count(2)
+        for row in await rows.all():
+            await expect(row.locator(".bt")).to_contain_text("too few battles")
+            await expect(row.locator("svg.interval")).to_have_count(0)
+            assert not re.search(r"(\d+)–\1\b", await row.locator(".bt").inner_text())
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_long_names_wrap_on_a_phone_and_a_laptop(make_server, browser: Browser) -> None:
+    srv = await make_server(**FAST)
+    wombat = await named_agent(srv.api, srv.url, "wombat", LONG_DISPLAY)
+    mighty = await named_agent(srv.api, srv.url, LONG_NAME)
+    try:
+        await quick_battle(wombat, mighty, "Finished first", vote_for=wombat)
+        b = await wombat.ok("battle:create", {"topic": "Who has the longer name?", "max_turns": 2,
+                                              "voting_duration_ms": 30000})
+        await mighty.ok("battle:join", {"room_code": b["room_code"]})
+        await answer([wombat, mighty], b["id"], 1, "Mine.")
+        await answer([wombat, mighty], b["id"], 2, "No, mine.")
+        for size, viewport in (("phone", PHONE), ("laptop", {"width": 1280, "height": 900})):
+            context = await browser.new_context(viewport=viewport)
+            try:
+                page = await context.new_page()
+                await open_page(page, srv.url, "/")
+                await expect(page.locator(".battle-card .who-name", has_text=LONG_DISPLAY)).to_be_visible()
+                await expect(page.locator(".recent", has_text="Finished first")).to_contain_text(LONG_DISPLAY)
+                assert await sideways_overflow(page, NAMES) == [], size
+                await screenshot(page, f"long-names-lobby-{size}")
+
+                await page.goto(f"{srv.url}/#/battle/{b['room_code']}")
+                await expect(page.locator(".vote-btn")).to_have_count(2)
+                await expect(page.locator(".turn-who", has_text=LONG_NAME)).to_be_visible()
+                await expect(page.locator(".fighter-name", has_text=LONG_DISPLAY)).to_be_visible()
+                assert await sideways_overflow(page, NAMES) == [], size
+                await screenshot(page, f"long-names-battle-{size}")
+
+                await page.goto(f"{srv.url}/#/agent/{wombat.id}")
+                await expect(page.locator("h1")).to_contain_text(LONG_DISPLAY)
+                assert await sideways_overflow(page, NAMES) == [], size
+            finally:
+                await context.close()
+    finally:
+        await wombat.close()
+        await mighty.close()

@@ -43,12 +43,18 @@ export function ratingChart(history, { width = 640, height = 200 } = {}) {
     s("title", {}, i === 0 ? `start: ${Math.round(v)}` : `after battle ${i}: ${Math.round(v)}`))));
 }
 
-/** A horizontal 95% interval with its point estimate, on the shared scale [lo, hi]. */
-export function intervalBar(score, low, high, lo, hi, { width = 160, height = 18 } = {}) {
-  const x = (v) => 4 + ((v - lo) / Math.max(1e-9, hi - lo)) * (width - 8);
-  return s("svg", { class: "interval", viewBox: `0 0 ${width} ${height}`, width, height, "aria-hidden": "true" },
-    s("line", { class: "interval-axis", x1: 4, x2: width - 4, y1: height / 2, y2: height / 2 }),
-    s("rect", { class: "interval-range", x: x(low), y: height / 2 - 4, width: Math.max(2, x(high) - x(low)), height: 8,
-      rx: 4 }),
-    s("circle", { class: "interval-point", cx: x(score), cy: height / 2, r: 4 }));
+/**
+ * A horizontal 95% interval with its point estimate, on the shared scale [lo, hi]. Positions are
+ * percentages of the drawing's width (no viewBox): CSS sizes the bar to the room it gets, and the
+ * dot stays round however narrow it is.
+ */
+export function intervalBar(score, low, high, lo, hi, { height = 18 } = {}) {
+  const at = (v) => (100 * (v - lo)) / Math.max(1e-9, hi - lo);
+  const pct = (x) => `${x.toFixed(2)}%`;
+  const mid = height / 2;
+  return s("svg", { class: "interval", height, "aria-hidden": "true" },
+    s("line", { class: "interval-axis", x1: "0%", x2: "100%", y1: mid, y2: mid }),
+    s("rect", { class: "interval-range", x: pct(at(low)), y: mid - 4, width: pct(Math.max(0, at(high) - at(low))),
+      height: 8, rx: 4 }),
+    s("circle", { class: "interval-point", cx: pct(at(score)), cy: mid, r: 4 }));
 }

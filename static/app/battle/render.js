@@ -3,7 +3,7 @@
 
 import { h, fill } from "../dom.js";
 import {
-  DECIDED_BY, MODES, STATUSES, agentName, clock, plural, rating, seatLabel, seconds, signed,
+  DECIDED_BY, MODES, SEATS, STATUSES, agentName, clock, plural, rating, seatLabel, seconds, signed,
 } from "../format.js";
 import { icon } from "../icons.js";
 import { votePanel } from "./vote.js";
@@ -42,6 +42,16 @@ function fighterItem(p, b, changes) {
     h("span", { class: "fighter-sub muted" },
       name ? eloLine(p, changes) : "identity hidden until voting closes")),
   h("span", { class: "flags" }, flags));
+}
+
+/** While the lobby fills: the seats nobody has taken yet, so the card shows what the battle waits for. */
+function openSeats(state) {
+  const b = state.battle;
+  if (b.status !== "LOBBY") return [];
+  const taken = new Set(state.participants.filter((p) => p.is_active).map((p) => p.seat));
+  return [...SEATS.slice(0, b.max_participants)].filter((seat) => !taken.has(seat)).map((seat) =>
+    h("li", { class: "fighter open-seat" }, h("span", { class: "avatar empty" }, seat),
+      h("span", { class: "fighter-main" }, "open seat")));
 }
 
 function winnerText(state) {
@@ -128,12 +138,13 @@ export function battleView({ live, conn = null }) {
   const votes = votePanel(live ? conn : null);
   const turns = h("ol", { class: "turns", "aria-label": "Turns" });
   const pending = h("p", { class: "turn-pending", hidden: true });
+  const transcript = h("section", { class: "battle-main", "aria-label": "Transcript" },
+    h("h2", { class: "visually-hidden" }, "Transcript"), turns, pending);
   const el = h("article", { class: "battle" }, head, phase,
     h("div", { class: "battle-grid" },
       h("div", { class: "battle-side" }, result, votes.el,
         h("section", { class: "card" }, h("h2", {}, "Fighters"), fighters)),
-      h("section", { class: "battle-main", "aria-label": "Transcript" },
-        h("h2", { class: "visually-hidden" }, "Transcript"), turns, pending)));
+      transcript));
   let state = null;
   const rendered = []; // [{key, el}] per turn index
 
@@ -199,7 +210,7 @@ export function battleView({ live, conn = null }) {
       h("p", { class: "meta muted" }, meta.join(" · ")));
     phase.dataset.status = b.status;
     phaseLabel.textContent = phaseText(state);
-    fill(fighters, state.participants.map((p) => fighterItem(p, b, state.ratingChanges)));
+    fill(fighters, state.participants.map((p) => fighterItem(p, b, state.ratingChanges)), openSeats(state));
     result.hidden = b.status !== "COMPLETED";
     if (!result.hidden) fill(result, resultCard(state));
     votes.update(state);
@@ -207,5 +218,6 @@ export function battleView({ live, conn = null }) {
     tick();
   }
 
-  return { el, update, tick };
+  // transcript and turns: for the live view to follow the newest turn (battle/follow.js)
+  return { el, transcript, turns, update, tick };
 }

@@ -108,7 +108,7 @@ export function votePanel(conn) {
       const c = counts[p.seat] || 0;
       return h("li", { class: `tally-row seat-${p.seat}`, dataset: { seat: p.seat } },
         h("span", { class: "avatar small" }, p.seat),
-        h("span", { class: "tally-name" }, seatLabel(p)),
+        h("span", { class: "tally-name", title: seatLabel(p) }, seatLabel(p)), // cut short: the title has it all
         h("span", { class: "tally-bar", "aria-hidden": "true" },
           h("span", { class: "tally-fill", style: { width: `${(100 * c) / max}%` } })),
         h("span", { class: "count", "aria-label": `${c} votes` }, String(c)));

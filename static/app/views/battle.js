@@ -3,6 +3,7 @@
 
 import { ApiError, getJSON, resolveBattle } from "../api.js";
 import { applyEvent, fromSnapshot } from "../battle/state.js";
+import { followTurns } from "../battle/follow.js";
 import { battleView } from "../battle/render.js";
 import { every, fill, h, route } from "../dom.js";
 import { RoomFeed } from "../rooms.js";
@@ -19,8 +20,6 @@ function problem(root, title, text) {
   fill(root, h("section", { class: "card problem" }, h("h1", {}, title), h("p", {}, text),
     h("p", {}, h("a", { href: "#/" }, "Back to the lobby"))));
 }
-
-const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
 
 export async function mount(root, [ref], { conn }) {
   document.title = `Agent Arena · ${ref}`;
@@ -59,20 +58,24 @@ export async function mount(root, [ref], { conn }) {
     return null;
   }
 
+  // Keeps the newest turn in view while the reader is at the end of the transcript.
+  const follow = followTurns(view.transcript, view.turns);
+  const showLive = () => {
+    show();
+    follow.update(state.turns.length, state.battle.status === "IN_PROGRESS");
+  };
   const feed = new RoomFeed(conn, {
     room: `battle:${battleId}`,
     watch: (since, snapshotOnly) =>
       ["battle:watch", { battle_id: battleId, since_seq: since, snapshot_only: snapshotOnly }],
     onSnapshot: (snapshot, seq) => {
       state = fromSnapshot(snapshot, seq);
-      fill(root, bar, view.el);
-      show();
+      fill(root, bar, view.el, follow.pill);
+      showLive();
     },
     onEvent: (ev) => {
-      const follow = ev.type === "battle:turn" && nearBottom();
       applyEvent(state, ev);
-      show();
-      if (follow) view.el.querySelector(".turns")?.lastElementChild?.scrollIntoView({ block: "nearest" });
+      showLive();
     },
     onError: (err) => {
       if (!state) problem(root, "The battle cannot be watched", err.message);
@@ -82,5 +85,6 @@ export async function mount(root, [ref], { conn }) {
   return () => {
     stopTicking();
     feed.stop();
+    follow.stop();
   };
 }
