@@ -29,11 +29,13 @@ def comment(req: arena.CommentaryRequest, rng: random.Random) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random()
-    async with arena.Client(args.url, name=args.name) as agent:
-        @agent.battles.on_commentary
-        async def on_commentary(req: arena.CommentaryRequest) -> str:
-            return comment(req, rng)
+    agent = arena.Client(args.url, name=args.name)
 
+    @agent.battles.on_commentary  # before connecting: a request re-sent at connect finds it
+    async def on_commentary(req: arena.CommentaryRequest) -> str:
+        return comment(req, rng)
+
+    async with agent:
         print(f"commentating as {agent.name} on {agent.url}", flush=True)
         await agent.battles.serve_as("commentator",
                                      on_attach=lambda b: print(f"commentator of {b['room_code']}", flush=True))

@@ -35,6 +35,7 @@ FIGHTERS = [  # name, display name, style, description
     ("demo-diogenes", "Diogenes (demo)", "contrarian", "Takes whichever side nobody else will."),
 ]
 SPARRING = ("demo-hypatia", "Hypatia (demo sparring partner)", "reasoned", "Takes on any agent that is waiting.")
+BATTLE_TIMEOUT = 15 * 60  # longest a demo battle can take, waiting included; then it is left behind
 SPAR_AFTER = 3.0  # seconds a lobby waits before the sparring partner joins (two bots started together meet first)
 JUDGE = ("demo-judge", "The Judge (demo)", "Reads every word, names a winner.")
 COMMENTATOR = ("demo-commentator", "The Commentator (demo)", "Colour commentary on every turn.")
@@ -92,17 +93,24 @@ class Topics:
 
 async def one_battle(a: arena.Client, b: arena.Client, judge: arena.Client, commentator: arena.Client,
                      topics: Topics) -> None:
-    topic = await topics.pick()
+    """One battle between two fighters; whatever goes wrong is logged, never ends the demo."""
+    topic = None
     try:
+        topic = await topics.pick()
         battle = await a.battles.create(topic, blind_voting=random.random() < 0.3, **BATTLE)
-        await b.battles.join(battle["room_code"])  # at once: the lobby is open to anyone meanwhile
-        await commentator.battles.join(battle["room_code"], role="commentator")
-        await judge.battles.join(battle["room_code"], role="judge")
-        log.info("%s vs %s on “%s” (%s)", a.name, b.name, topic, battle["room_code"])
-        result = await a.battles.finished(battle["id"])
+        opponent = b.name
+        try:
+            await b.battles.join(battle["room_code"])  # at once: the lobby is open to anyone meanwhile
+        except arena.ArenaError as err:  # a visitor's bot was quicker: then it is the opponent
+            opponent = "a visitor"
+            log.info("%s: %s (%s)", battle["room_code"], "a visitor took the seat", err.code)
+        for helper, role in ((commentator, "commentator"), (judge, "judge")):
+            await helper.battles.join(battle["room_code"], role=role)
+        log.info("%s vs %s on “%s” (%s)", a.name, opponent, topic, battle["room_code"])
+        result = await asyncio.wait_for(a.battles.finished(battle["id"]), BATTLE_TIMEOUT)
         log.info("%s: %s", battle["room_code"], arena.describe_result(result, None))
-    except arena.ArenaError as err:
-        log.warning("a demo battle failed: %s", err)
+    except Exception as exc:  # a lane goes on with the next battle
+        log.warning("a demo battle failed: %s: %s", type(exc).__name__, exc)
     finally:
         topics.in_play.discard(topic)
 
@@ -112,18 +120,24 @@ async def spar(partner: arena.Client) -> None:
     and play it out; one battle at a time."""
     while True:
         await asyncio.sleep(1.0)
-        now = datetime.now(UTC)
-        for lobby in await partner.battles.open_lobbies():
-            opened = datetime.fromisoformat(lobby["created_at"].replace("Z", "+00:00"))
-            if (now - opened).total_seconds() < SPAR_AFTER:
-                continue
-            try:
-                battle = await partner.battles.join(lobby["room_code"])
-            except arena.ArenaError:
-                continue  # someone else took it
-            log.info("sparring in %s “%s”", battle["room_code"], battle["topic"])
-            await partner.battles.finished(battle["id"])
-            break
+        try:
+            waiting = [b for b in await partner.battles.open_lobbies() if _waited(b) >= SPAR_AFTER]
+            for lobby in waiting:
+                try:
+                    battle = await partner.battles.join(lobby["room_code"])
+                except arena.ArenaError:
+                    continue  # someone else took it
+                log.info("sparring in %s “%s”", battle["room_code"], battle["topic"])
+                await asyncio.wait_for(partner.battles.finished(battle["id"]), BATTLE_TIMEOUT)
+                break
+        except Exception as exc:  # never ends the sparring partner
+            log.warning("sparring failed: %s: %s", type(exc).__name__, exc)
+
+
+def _waited(lobby: dict[str, Any]) -> float:
+    """Seconds since the lobby was opened."""
+    opened = datetime.fromisoformat(lobby["created_at"].replace("Z", "+00:00"))
+    return (datetime.now(UTC) - opened).total_seconds()
 
 
 async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: Path | None) -> None:

@@ -26,11 +26,13 @@ def decide(req: arena.JudgeRequest) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with arena.Client(args.url, name=args.name) as agent:
-        @agent.battles.on_judge
-        async def judge(req: arena.JudgeRequest) -> dict[str, Any]:
-            return decide(req)
+    agent = arena.Client(args.url, name=args.name)
 
+    @agent.battles.on_judge  # before connecting: a request re-sent at connect finds it
+    async def judge(req: arena.JudgeRequest) -> dict[str, Any]:
+        return decide(req)
+
+    async with agent:
         print(f"judging as {agent.name} on {agent.url}", flush=True)
         await agent.battles.serve_as("judge", on_attach=lambda b: print(f"judge of {b['room_code']}", flush=True))
 

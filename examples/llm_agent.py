@@ -8,16 +8,15 @@
     # a llama.cpp server (llama-server --port 8081 -m model.gguf)
     ARENA_LLM_BASE_URL=http://127.0.0.1:8081/v1 python llm_agent.py
 
-OPENAI_BASE_URL and OPENAI_API_KEY are read too. Without a base URL it says so and argues with the
-client's canned lines instead. A turn the model cannot answer in time (or at all) gets a canned line
-too, so the agent never forfeits a turn to a slow model.
+OPENAI_BASE_URL and OPENAI_API_KEY are read too (OPENAI_API_KEY alone means OpenAI's API). Without
+any of them it says so and argues with the client's canned lines instead. A turn the model cannot
+answer in time (or at all) gets a canned line too, so the agent never forfeits a turn to a slow model.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, datetime
 
 import aiohttp
 import arena_client as arena
@@ -63,11 +62,13 @@ def messages_for(turn: arena.Turn, words: int = 120) -> list[dict[str, str]]:
 
 
 def model_from_env() -> ChatModel | None:
+    key = os.environ.get("ARENA_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
     base = os.environ.get("ARENA_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+    if not base and os.environ.get("OPENAI_API_KEY"):
+        base = "https://api.openai.com/v1"
     if not base:
         return None
-    return ChatModel(base, os.environ.get("ARENA_LLM_MODEL", "gpt-4o-mini"),
-                     os.environ.get("ARENA_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY"))
+    return ChatModel(base, os.environ.get("ARENA_LLM_MODEL", "gpt-4o-mini"), key)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -81,8 +82,9 @@ async def main(args: argparse.Namespace) -> None:
     async def on_turn(turn: arena.Turn) -> str:
         if model is None:
             return arena.argue(turn)
-        deadline = datetime.fromisoformat(turn.deadline_at.replace("Z", "+00:00"))
-        left = (deadline - datetime.now(UTC)).total_seconds() - 2  # keep time to send the answer
+        # The time this turn has (from the prompt, so no clock needs to agree with the server's),
+        # minus a margin to send the answer.
+        left = (turn.prompt["turn_duration_ms"] + turn.prompt.get("overage_left_ms", 0)) / 1000 - 2
         try:
             return await model.complete(messages_for(turn), timeout=max(1.0, min(60.0, left)))
         except Exception as exc:  # a slow or failing model must not cost the turn

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import db, demo, embedded, health, http_errors, migrate, openapi, pages, rest
+from . import about, db, demo, embedded, health, http_errors, migrate, openapi, pages, rest
 from .auth import routes as auth_routes
 from .auth import sessions as auth_sessions
 from .battles import events as battle_events
@@ -33,7 +33,7 @@ from .sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
-ROUTE_TABLES = [auth_routes.routes, room_routes.routes, battle_routes.routes]
+ROUTE_TABLES = [about.routes, auth_routes.routes, room_routes.routes, battle_routes.routes]
 EVENT_TABLES = [room_events.events, battle_events.events]
 ROOM_KINDS = [BattleRooms(), LobbyRooms()]
 SWEEPS = [("battles", sweep_battles)]

@@ -196,5 +196,13 @@ async def sockets() -> AsyncIterator:
             await c.disconnect()
 
 
+@pytest.fixture(autouse=True)
+def arena_config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Agents made by the client package keep their identities here, never in the user's config."""
+    path = tmp_path_factory.mktemp("arena-config")
+    monkeypatch.setenv("ARENA_CONFIG_DIR", str(path))
+    return path
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp")))

@@ -20,11 +20,9 @@ from tests.battle_support import FAST
 from tests.support import Api, eventually
 
 
-@pytest.fixture(autouse=True)
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "arena-config"
-    monkeypatch.setenv("ARENA_CONFIG_DIR", str(path))
-    return path
+@pytest.fixture
+def config_dir(arena_config_dir: Path) -> Path:
+    return arena_config_dir
 
 
 async def test_an_identity_is_registered_once_kept_private_and_reused(arena, config_dir: Path, tmp_path) -> None:
@@ -32,6 +30,7 @@ async def test_an_identity_is_registered_once_kept_private_and_reused(arena, con
         agent_id = first.agent_id
     modes = _modes(config_dir, "keeper.json")
     assert modes == [0o600] and not _modes(Path.cwd(), "*keeper*")  # kept private, never in the working tree
+    assert set(_folder_modes(config_dir)) == {0o700}
     async with arena_client(arena.url, "keeper") as again:
         assert again.agent_id == agent_id  # the same agent, not a new registration
         with pytest.raises(sdk.ArenaError) as busy:  # a second copy at the same time
@@ -83,6 +82,7 @@ async def test_a_watcher_resumes_after_reconnects_with_every_event_once(make_ser
         @client.battles.on_turn
         async def on_turn(turn: sdk.Turn) -> str:
             answered.append((name, turn.number))
+            await asyncio.sleep(0.1)  # so the connections are closed mid-battle, not after it
             return sdk.argue(turn)
 
         return client
@@ -107,6 +107,7 @@ async def test_a_watcher_resumes_after_reconnects_with_every_event_once(make_ser
         follower = asyncio.create_task(follow())
         for turns in (3, 7):  # twice mid-battle, every websocket of the server is closed under them
             await eventually(lambda n=turns: len(answered) >= n, timeout=15)
+            assert not follower.done()
             await srv.app[CORE].realtime.close_connections()
         await asyncio.wait_for(follower, 60)
     finally:
@@ -116,12 +117,13 @@ async def test_a_watcher_resumes_after_reconnects_with_every_event_once(make_ser
     try:
         stored = [r["seq"] for r in await conn.fetch("SELECT seq FROM room_events WHERE room = $1 ORDER BY seq",
                                                      f"battle:{battle['id']}")]
-        turns = [r["turn_number"] for r in await conn.fetch(
-            "SELECT turn_number FROM battle_turns WHERE battle_id = $1 ORDER BY turn_number", uuid.UUID(battle["id"]))]
+        turns = [(r["turn_number"], r["timed_out"]) for r in await conn.fetch(
+            "SELECT turn_number, timed_out FROM battle_turns WHERE battle_id = $1 ORDER BY turn_number",
+            uuid.UUID(battle["id"]))]
     finally:
         await conn.close()
     assert [e["seq"] for e in seen] == stored == list(range(1, len(stored) + 1))  # all, in order, once
-    assert turns == list(range(1, 13))
+    assert turns == [(n, False) for n in range(1, 13)]  # every turn answered, none lost to a reconnect
     assert len(answered) == len(set(answered))  # no turn answered twice, though prompts were re-sent
 
 
@@ -163,6 +165,82 @@ async def test_ctrl_c_stops_an_agent_cleanly(arena, tmp_path: Path, config_dir: 
                 proc.kill()
         assert proc.returncode == 0, err
         assert b"Traceback" not in err and err.decode().strip().splitlines()[-1] == "stopped"
+
+
+async def test_the_same_arena_behind_another_address_has_the_same_identities(make_server) -> None:
+    """Identities are kept per arena (its id from GET /api/info), not per address."""
+    one = await make_server()
+    two = await make_server()  # another process, another port, the same database
+    async with arena_client(one.url, "everywhere") as first:
+        agent_id = first.agent_id
+    async with arena_client(two.url, "everywhere") as second:
+        assert second.agent_id == agent_id
+
+
+async def test_a_stored_key_that_was_rotated_is_refused_clearly(arena, api) -> None:
+    async with arena_client(arena.url, "rotated-away") as agent:
+        agent_id, key = agent.agent_id, agent.identity.api_key
+    assert (await api.post(f"/api/agents/{agent_id}/keys/rotate", token=key)).status == 201
+    with pytest.raises(sdk.Unauthorized) as refused:
+        await arena_client(arena.url, "rotated-away").start()
+    assert refused.value.code == "auth.invalid_api_key" and "rotated or revoked" in refused.value.message
+
+
+async def test_a_revoked_key_ends_the_client_instead_of_hanging(arena, api) -> None:
+    agent = await arena_client(arena.url, "soon-revoked").start()
+    try:
+        battle = await agent.battles.create("Who revokes whom?")
+        waiting = asyncio.create_task(agent.battles.finished(battle["id"]))
+        await asyncio.sleep(0.2)
+        assert (await api.post(f"/api/agents/{agent.agent_id}/keys/rotate", token=agent.identity.api_key)).status == 201
+        with pytest.raises(sdk.Unauthorized) as ended:
+            await asyncio.wait_for(waiting, 10)
+        assert ended.value.code == "auth.session_revoked"
+        with pytest.raises(sdk.Unauthorized):
+            await agent.battles.list()
+    finally:
+        await agent.close()
+
+
+async def test_an_arena_that_cannot_be_reached_is_one_line_not_a_traceback(tmp_path: Path, config_dir) -> None:
+    from server.embedded import free_port
+
+    script = tmp_path / "lonely_bot.py"
+    script.write_text("import arena_client as arena\narena.play()\n")
+    env = {**os.environ, "ARENA_URL": f"http://127.0.0.1:{free_port()}", "ARENA_CONFIG_DIR": str(config_dir)}
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(script), cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert lines[0].startswith("arena: client.disconnected: cannot reach the arena at http://127.0.0.1:")
+
+
+async def test_a_feed_fills_one_gap_after_another_and_pages_through_a_long_history() -> None:
+    """The ordering logic alone: two gaps one after the other, and a replay longer than a page."""
+    history = [{"room": "r", "seq": s} for s in range(1, 2501)]
+    asked: list[int] = []
+
+    async def watch(room: str, since_seq: int, snapshot_only: bool) -> dict:
+        asked.append(since_seq)
+        return {"snapshot": {}, "events": history[since_seq:since_seq + 1000], "last_seq": 2500}
+
+    feed = sdk.Feed("r", watch)
+    await feed.watch()
+    assert feed.last_seq == 2500 and asked == [0, 1000, 2000]  # page after page
+    got = [(await feed.next(1))["seq"] for _ in range(2500)]
+    assert got == list(range(1, 2501))
+
+    live: list[int] = []
+    history += [{"room": "r", "seq": s} for s in range(2501, 2507)]
+    for seq in (2501, 2502, 2504, 2506, 2503):  # 2505 never comes live: a second gap behind the first
+        feed.offer(history[seq - 1])
+    live = [(await feed.next(5))["seq"] for _ in range(6)]
+    assert live == list(range(2501, 2507)) and asked[-1] == 2504  # fetched from the last seq it had
+
+
+def _folder_modes(folder: Path) -> list[int]:
+    return [stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*") if p.is_dir()]
 
 
 def _modes(folder: Path, pattern: str) -> list[int]:

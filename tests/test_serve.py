@@ -154,8 +154,8 @@ async def test_demo_shows_battles_in_progress_within_a_minute(serve, tmp_path, m
     assert len({s["battle"]["topic"] for s in snaps}) == 2  # no topic twice while another is unused
     assert all(s["turns"][0]["content"] for s in snaps)
     # and a bot of one's own gets an opponent: the demo's sparring partner
-    result = await sdk.play_one_battle(url=demo.url, name="visitor-bot", say=lambda line: None, max_turns=2,
-                                       voting_duration_ms=300)
+    result = await asyncio.wait_for(sdk.play_one_battle(url=demo.url, name="visitor-bot", say=lambda line: None,
+                                                        max_turns=2, voting_duration_ms=300), 120)
     opponents = {p["agent"]["name"] for p in result["battle"]["participants"]} - {"visitor-bot"}
     assert result["battle"]["status"] == "COMPLETED" and opponents == {"demo-hypatia"}
     demo_pids = [c.pid for c in psutil.Process(demo.proc.pid).children() if "demo.py" in " ".join(c.cmdline())]

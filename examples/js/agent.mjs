@@ -3,9 +3,10 @@
 //   cd examples/js && npm ci && node agent.mjs
 //   ARENA_URL=http://arena.example:8080 ARENA_AGENT_NAME=my-js-bot node agent.mjs
 //
-// It registers (or reuses, from ARENA_CONFIG_DIR or ~/.config/agent-arena, file mode 0600) an agent,
-// joins an open head-to-head lobby or opens one, answers every turn, prints what happens and where to
-// watch, and exits when the battle is over. Ctrl-C stops it cleanly. Replace `argue` with your model.
+// It registers an agent (a new one each run, unless ARENA_AGENT_NAME names one it registered before:
+// its key is kept in ARENA_CONFIG_DIR or ~/.config/agent-arena, file mode 0600), joins an open
+// head-to-head lobby or opens one, answers every turn, prints what happens and where to watch, and
+// exits when the battle is over. Ctrl-C stops it cleanly. Replace `argue` with your model.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -65,12 +66,22 @@ function argue(prompt) {
   return `Turn ${prompt.turn_number} on “${prompt.topic}”: the answer that survives testing is the right one.${answer}`;
 }
 
+// The order lobbies were opened in, to the microsecond (Date keeps milliseconds), then by id: every
+// agent sorts them the same way.
+const age = (b) => {
+  const [whole, fraction = "0"] = b.created_at.replace(/(Z|[+-]\d\d:\d\d)$/, "").split(".");
+  return `${whole}.${fraction.padEnd(6, "0")} ${b.id}`;
+};
+
 async function openLobbies(socket, me) {
   const lobbies = await call(socket, "battle:list", { status: "LOBBY", limit: 200 });
   return lobbies
-    .filter((b) => b.mode === "HEAD_TO_HEAD" && b.participants.filter((p) => p.is_active).length < b.max_participants)
-    .filter((b) => !b.participants.some((p) => p.agent && p.agent.id === me))
-    .sort((a, b) => (Date.parse(a.created_at) - Date.parse(b.created_at)) || a.id.localeCompare(b.id));
+    .filter((b) => {
+      const seated = b.participants.filter((p) => p.is_active);
+      return b.mode === "HEAD_TO_HEAD" && seated.length > 0 && seated.length < b.max_participants
+        && !seated.some((p) => p.agent && p.agent.id === me);
+    })
+    .sort((a, b) => (age(a) < age(b) ? -1 : 1));
 }
 
 // Join the oldest open lobby, or open one; while ours waits, move to an older one, so two agents meet.
@@ -86,8 +97,7 @@ async function joinOrOpen(socket, me) {
       await new Promise((done) => setTimeout(done, 500));
       const { battle } = await call(socket, "battle:get", { battle_id: mine.id });
       if (battle.status !== "LOBBY") return battle;
-      const older = (await openLobbies(socket, me)).filter((b) => Date.parse(b.created_at) < Date.parse(mine.created_at)
-        || (b.created_at === mine.created_at && b.id < mine.id));
+      const older = (await openLobbies(socket, me)).filter((b) => age(b) < age(mine));
       if (older.length) {
         try { await call(socket, "battle:leave", { battle_id: mine.id }); } catch { return battle; }
         break;
@@ -114,18 +124,23 @@ async function main() {
     answered.add(key);
     try {
       await call(socket, "battle:turn", { battle_id: prompt.battle_id, content: argue(prompt), idempotency_key: `turn:${key}` });
-    } catch (err) { say(`turn ${prompt.turn_number} not taken: ${err.message}`); }
+    } catch (err) {
+      answered.delete(key); // a prompt re-sent after a reconnect gets another try
+      say(`turn ${prompt.turn_number} not taken: ${err.message}`);
+    }
   });
 
   const battle = await joinOrOpen(socket, me.agent_id);
   const seat = battle.participants.find((p) => p.agent && p.agent.id === me.agent_id)?.seat;
   say(`in battle ${battle.room_code} “${battle.topic}” as seat ${seat}; watch it at ${URL_}/#/battle/${battle.id}`);
 
-  // Room events: each once and in seq order (a gap is filled by watching again from the last seq).
+  // Room events: each once and in seq order; a gap that does not fill within a second is fetched by
+  // watching again from the last seq, as is everything missed while disconnected.
   const room = `battle:${battle.id}`;
   let last = 0;
+  let gapTimer = null;
   const pending = new Map();
-  const done = new Promise((resolve) => {
+  const done = new Promise((resolve, reject) => {
     const apply = (ev) => {
       const d = ev.data;
       if (ev.type === "battle:turn") {
@@ -135,16 +150,22 @@ async function main() {
         resolve(ev);
       }
     };
+    const watch = () => call(socket, "room:watch", { room, since_seq: last })
+      .then((w) => w.events.forEach(offer))
+      .catch((err) => say(`could not watch the battle (${err.message}); trying again on the next event`));
     const offer = (ev) => {
       if (ev.room !== room || ev.seq <= last) return;
       pending.set(ev.seq, ev);
       while (pending.has(last + 1)) { last += 1; apply(pending.get(last)); pending.delete(last); }
+      if (pending.size && !gapTimer) {
+        const stuck = last;
+        gapTimer = setTimeout(() => { gapTimer = null; if (pending.size && last === stuck) watch(); }, 1000);
+      }
     };
     socket.onAny((_event, data) => { if (data && typeof data.seq === "number") offer(data); });
-    socket.on("connect", async () => { // back after a drop: what was missed, from the last seq
-      for (const ev of (await call(socket, "room:watch", { room, since_seq: last })).events) offer(ev);
-    });
-    call(socket, "room:watch", { room, since_seq: 0 }).then((w) => w.events.forEach(offer));
+    socket.on("connect", watch); // back after a drop: what was missed, from the last seq
+    socket.on("auth:revoked", (data) => reject(new ArenaError(data.error)));
+    watch();
   });
   const end = await done;
   const b = end.data.battle || battle;

@@ -12,6 +12,7 @@ connection is stored once.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -96,6 +97,8 @@ class Battles:
     def __init__(self, client: Client) -> None:
         self.client = client
         self._answered: set[tuple[str, int]] = set()
+        self._judged: set[str] = set()
+        self._warned: set[str] = set()
         self._turn: TurnHandler | None = None
         self._judge: JudgeHandler | None = None
         self._commentary: CommentaryHandler | None = None
@@ -120,17 +123,24 @@ class Battles:
         self._commentary = handler
         return handler
 
+    def _unhandled(self, what: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning("the arena asked for a %s, but no handler is set (battles.on_%s)", what, what)
+
     async def _on_your_turn(self, prompt: dict[str, Any]) -> None:
         turn = Turn.from_prompt(prompt)
         key = (turn.battle_id, turn.number)
-        if self._turn is None or key in self._answered:
-            return  # no handler, or a prompt re-sent after a reconnect while this turn is answered
+        if self._turn is None:
+            return self._unhandled("turn")
+        if key in self._answered:
+            return  # a prompt re-sent after a reconnect while this turn is answered, or being answered
         self._answered.add(key)
         try:
             content = await self._turn(turn)
-        except Exception as exc:
-            log.error("the turn handler failed on turn %s: %s: %s", turn.number, type(exc).__name__, exc)
-            self._answered.discard(key)
+        except Exception:
+            log.exception("the turn handler failed on turn %s of %s", turn.number, turn.battle_id)
+            self._answered.discard(key)  # a re-sent prompt (after a reconnect) gets another try
             return
         try:
             await self.client.call("battle:turn", {
@@ -143,7 +153,10 @@ class Battles:
 
     async def _on_judge_request(self, req: dict[str, Any]) -> None:
         if self._judge is None:
-            return
+            return self._unhandled("judge")
+        if req["battle_id"] in self._judged:
+            return  # re-sent after a reconnect: this battle is being judged already
+        self._judged.add(req["battle_id"])
         verdict = await self._judge(JudgeRequest(req["battle_id"], req["topic"], req["mode"], req["participants"],
                                                  req["transcript"], req))
         try:
@@ -153,7 +166,7 @@ class Battles:
 
     async def _on_commentary_request(self, req: dict[str, Any]) -> None:
         if self._commentary is None:
-            return
+            return self._unhandled("commentary")
         text = await self._commentary(CommentaryRequest(req["battle_id"], req["topic"], req["turn_number"],
                                                         req["turn"], req.get("transcript", [])))
         if not text:
@@ -181,7 +194,8 @@ class Battles:
         """Give up a lobby seat, or forfeit a running battle."""
         return await self.client.call("battle:leave", {"battle_id": battle_id})
 
-    async def list(self, status: str | None = None, *, live: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+    async def list(self, status: str | None = None, *, live: bool = False, limit: int = 50
+                   ) -> builtins.list[dict[str, Any]]:
         payload: dict[str, Any] = {"live": live, "limit": limit}
         if status:
             payload["status"] = status
@@ -191,12 +205,16 @@ class Battles:
         """``{battle, turns, tally, rating_changes}``."""
         return await self.client.call("battle:get", {"battle_id": battle_id}, idempotent=True)
 
-    async def open_lobbies(self, mode: str = "HEAD_TO_HEAD") -> list[dict[str, Any]]:
-        """Lobbies of ``mode`` with a free seat and without this agent, oldest first."""
+    async def open_lobbies(self, mode: str = "HEAD_TO_HEAD") -> builtins.list[dict[str, Any]]:
+        """Lobbies of ``mode`` where someone waits for an opponent (a free seat, at least one fighter
+        seated, not this agent), oldest first."""
         mine = self.client.agent_id
-        found = [b for b in await self.list("LOBBY", limit=200)
-                 if b["mode"] == mode and len([p for p in b["participants"] if p["is_active"]]) < b["max_participants"]
-                 and not any(p["agent"] and p["agent"]["id"] == mine for p in b["participants"])]
+        found = []
+        for b in await self.list("LOBBY", limit=200):
+            seated = [p for p in b["participants"] if p["is_active"]]
+            if (b["mode"] == mode and 0 < len(seated) < b["max_participants"]
+                    and not any(p["agent"] and p["agent"]["id"] == mine for p in seated)):
+                found.append(b)
         return sorted(found, key=_age)
 
     async def join_or_open(self, topic: str, *, settle: float = 0.5,
@@ -222,8 +240,13 @@ class Battles:
                 if older:
                     try:
                         await self.leave(mine["id"])
-                    except ArenaError:  # it filled meanwhile: ours it is
-                        return (await self.get(mine["id"]))["battle"]
+                    except ArenaError:  # it filled meanwhile, or the answer was lost: look
+                        current = (await self.get(mine["id"]))["battle"]
+                        if current["status"] != "LOBBY":
+                            return current
+                        if any(p["is_active"] and p["agent"] and p["agent"]["id"] == self.client.agent_id
+                               for p in current["participants"]):
+                            continue  # still ours: wait on
                     break  # join the older one (or open again if it filled meanwhile)
 
     async def serve_as(self, role: str, *, every: float = 2.0,
@@ -266,14 +289,17 @@ class Battles:
         """Wait until the battle is completed or cancelled (``on_event`` sees every event on the way);
         returns the last ``battle:completed`` data, or the battle view if it was cancelled."""
         feed = await self.watch(battle_id)
-        battle = (feed.snapshot or {}).get("battle", {})
-        if battle.get("status") in OVER:
-            return {"battle": battle, "rating_changes": (feed.snapshot or {}).get("rating_changes", [])}
-        async for event in feed:
-            if on_event is not None:
-                on_event(event)
-            if event["type"] == "battle:completed":
-                return event["data"]
-            if event["type"] == "battle:status" and event["data"]["status"] == "CANCELLED":
-                return {"battle": (await self.get(battle_id))["battle"], "rating_changes": []}
-        raise ArenaError("client.closed", "the client closed before the battle ended")
+        try:
+            battle = (feed.snapshot or {}).get("battle", {})
+            if battle.get("status") in OVER:
+                return {"battle": battle, "rating_changes": (feed.snapshot or {}).get("rating_changes", [])}
+            async for event in feed:
+                if on_event is not None:
+                    on_event(event)
+                if event["type"] == "battle:completed":
+                    return event["data"]
+                if event["type"] == "battle:status" and event["data"]["status"] == "CANCELLED":
+                    return {"battle": (await self.get(battle_id))["battle"], "rating_changes": []}
+            raise ArenaError("client.closed", "the client closed before the battle ended")
+        finally:
+            await self.client.unwatch(f"battle:{battle_id}")

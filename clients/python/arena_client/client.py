@@ -21,7 +21,7 @@ import aiohttp
 import socketio
 
 from .battles import Battles
-from .errors import ArenaError, ConnectionLost, RateLimited, Unavailable, error_from
+from .errors import ArenaError, ConnectionLost, NameTaken, RateLimited, Unauthorized, Unavailable, error_from
 from .feeds import Feed
 from .identity import Identity, obtain
 
@@ -41,8 +41,8 @@ def server_url(url: str | None = None) -> str:
 class Client:
     """An agent connected to ``/agent`` (or, as ``Spectator``, anyone on ``/spectate``).
 
-    ``name``: the agent's name (default: ``ARENA_AGENT_NAME`` or the script's name; see identity.py).
-    ``api_key``: use this key instead of the stored identity.
+    ``name``: the agent's name (default: ``ARENA_AGENT_NAME``, else the script's name; identity.py).
+    ``api_key``: use this key instead of a stored identity.
     """
 
     namespace = AGENT_NS
@@ -51,19 +51,24 @@ class Client:
                  display_name: str | None = None, description: str | None = None) -> None:
         self.url = server_url(url)
         self.name = name
+        self._requested_name = name
         self.identity: Identity | None = None
         self.agent_id: str | None = None
         self._api_key = api_key
         self._display_name = display_name
         self._description = description
+        # handle_sigint=False: engine.io would otherwise take Ctrl-C over, disconnecting before the
+        # program's own shutdown runs (see running.py).
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_attempts=0, reconnection_delay=0.5,
-                                        reconnection_delay_max=10, randomization_factor=0.5)
+                                        reconnection_delay_max=10, randomization_factor=0.5, handle_sigint=False)
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._feeds: dict[str, Feed] = {}
         self._tasks: set[asyncio.Task] = set()
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
-        self._ended: ArenaError | None = None  # the server cut us off (e.g. a revoked key)
+        self._started = False
+        self._closed = False
+        self._ended: ArenaError | None = None  # the arena ended this client for good (e.g. a revoked key)
         self._refusal: dict[str, Any] | None = None
         self._connects = 0
         self.battles = Battles(self)
@@ -76,8 +81,37 @@ class Client:
     # -- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> Client:
-        """Register or load the identity, and connect. Raises a typed error if refused."""
+        """Register or load the identity, and connect. Raises a typed error if refused.
+
+        A stored identity the arena no longer knows (its key is refused) is forgotten and registered
+        anew, once."""
+        self._started = True
+        try:
+            try:
+                await self._connect()
+            except Unauthorized as err:
+                stale = self.identity is not None and err.code == "auth.invalid_api_key"
+                if not stale:
+                    raise
+                log.warning("the arena no longer knows the stored key of %s; registering it again", self.name)
+                name, self.name = self.name, self._requested_name  # a default name may take a free slot
+                self.identity.forget()
+                self.identity, self._api_key = None, None
+                try:
+                    await self._connect()
+                except NameTaken:
+                    raise Unauthorized("auth.invalid_api_key", f"the stored key of {name!r} no longer works (it was "
+                                       "rotated or revoked) and the name is still registered: pass the new key "
+                                       "(api_key=...) or choose another name") from None
+        except BaseException:
+            if self.identity is not None:
+                self.identity.release()
+            raise
+        return self
+
+    async def _connect(self) -> None:
         auth = await self._auth()
+        self._refusal = None
         try:
             await self.sio.connect(self.url, namespaces=[self.namespace], transports=["websocket"], auth=auth,
                                    wait_timeout=10)
@@ -85,7 +119,6 @@ class Client:
             if self._refusal is not None:
                 raise error_from(self._refusal) from None
             raise ConnectionLost(f"cannot connect to {self.url}: {exc}") from None
-        return self
 
     async def _auth(self) -> dict[str, str] | None:
         if self._api_key is None:
@@ -94,24 +127,35 @@ class Client:
             self._api_key = self.identity.api_key
             self.name, self.agent_id = self.identity.name, self.identity.agent_id
         else:  # a key given: ask who it belongs to
-            async with aiohttp.ClientSession() as http, http.get(
-                    f"{self.url}/api/me", headers={"Authorization": f"Bearer {self._api_key}"}) as r:
-                me = await r.json(content_type=None)
-            if r.status != 200:
-                raise error_from(me.get("error") if isinstance(me, dict) else me)
+            me = await self._rest_get("/api/me", self._api_key)
             self.name, self.agent_id = me["agent"]["name"], me["agent"]["id"]
         return {"api_key": self._api_key}
 
+    async def _rest_get(self, path: str, api_key: str) -> dict[str, Any]:
+        try:
+            async with aiohttp.ClientSession() as http, http.get(
+                    self.url + path, headers={"Authorization": f"Bearer {api_key}"}) as r:
+                data = await r.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(f"cannot reach the arena at {self.url}: {exc}") from None
+        except ValueError:
+            raise ArenaError("client.bad_answer", f"{self.url}{path} did not answer JSON (is it an arena?)") from None
+        if r.status != 200:
+            raise error_from(data.get("error") if isinstance(data, dict) else data)
+        return data
+
     async def close(self) -> None:
-        """Disconnect and stop every watch and handler; safe to call twice."""
-        for feed in self._feeds.values():
-            feed.close()
-        tasks = [t for t in self._tasks if not t.done()]
+        """Disconnect, stop reconnecting, and end every watch and handler; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._end_feeds(None)
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if not t.done() and t is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self.sio.connected:
-            await self.sio.disconnect()
+        await self.sio.shutdown()
         if self.identity is not None:
             self.identity.release()
 
@@ -125,6 +169,18 @@ class Client:
         """An address of the arena's page, e.g. ``page_url("battle/<id>")``."""
         return f"{self.url}/#/{path.lstrip('/')}"
 
+    def _end(self, err: ArenaError) -> None:
+        """The arena ended this client for good: calls raise ``err`` and watches end with it."""
+        if self._ended is None:
+            self._ended = err
+            log.warning("the arena ended this connection: %s", err)
+            self._end_feeds(err)
+            self._lost.set()
+
+    def _end_feeds(self, err: ArenaError | None) -> None:
+        for feed in self._feeds.values():
+            feed.close(err)
+
     # -- calls ----------------------------------------------------------------------------------------
 
     async def call(self, event: str, payload: Any = None, *, timeout: float = 15.0, idempotent: bool = False,
@@ -135,11 +191,13 @@ class Client:
         carries an idempotency key, or only reads), a call cut by a lost connection or answered
         ``service.unavailable`` is sent again too, once the connection is back.
         """
+        if not self._started:
+            raise ArenaError("client.not_started", "start the client first (await client.start(), or async with)")
         for attempt in range(1, attempts + 1):
             try:
                 ack = await self._call_once(event, payload, timeout)
             except ConnectionLost:
-                if idempotent and attempt < attempts and self._ended is None:
+                if idempotent and attempt < attempts and self._ended is None and not self._closed:
                     continue
                 raise
             if isinstance(ack, dict) and ack.get("ok"):
@@ -155,6 +213,8 @@ class Client:
     async def _call_once(self, event: str, payload: Any, timeout: float) -> Any:
         if self._ended is not None:
             raise self._ended
+        if self._closed:
+            raise ArenaError("client.closed", "the client is closed")
         try:
             await asyncio.wait_for(self._connected.wait(), timeout)
         except TimeoutError:
@@ -167,6 +227,8 @@ class Client:
             lost.cancel()
         if answer not in done:
             answer.cancel()
+            if self._ended is not None:
+                raise self._ended
             raise ConnectionLost(f"the connection dropped before {event} was answered")
         try:
             return answer.result()
@@ -187,9 +249,11 @@ class Client:
         return register(handler) if handler is not None else register
 
     async def _on_event(self, event: str, data: Any = None) -> None:
+        if self._closed:
+            return
         if event == "auth:revoked":
-            self._ended = error_from((data or {}).get("error") if isinstance(data, dict) else None)
-            log.warning("the arena revoked this connection's credential: %s", self._ended.message)
+            self._end(error_from((data or {}).get("error") if isinstance(data, dict) else None))
+            return
         if isinstance(data, dict) and "seq" in data and data.get("room") in self._feeds:
             self._feeds[data["room"]].offer(data)
         for handler in self._handlers.get(event, ()):
@@ -205,8 +269,7 @@ class Client:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("a handler failed: %s: %s", type(exc).__name__, exc)
+            log.error("a handler failed", exc_info=task.exception())
 
     async def _on_connect(self) -> None:
         self._connects += 1
@@ -215,7 +278,19 @@ class Client:
         if self._connects > 1:
             log.info("reconnected to %s", self.url)
             for feed in list(self._feeds.values()):
-                self.spawn(feed.watch())
+                self.spawn(self._rewatch(feed))
+
+    async def _rewatch(self, feed: Feed) -> None:
+        """Watch a feed again after a reconnect, until it works (or the client ends)."""
+        delay = 0.5
+        while not self._closed and self._ended is None and self._feeds.get(feed.room) is feed:
+            try:
+                await feed.watch()
+                return
+            except ArenaError as err:
+                log.info("re-watching %s failed (%s); again in %.1f s", feed.room, err.code, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self._connected.clear()
@@ -225,6 +300,11 @@ class Client:
     async def _on_connect_error(self, data: Any = None) -> None:
         if isinstance(data, dict) and isinstance(data.get("data"), dict):
             self._refusal = data["data"].get("error")
+        if self._connects and self._refusal is not None:  # refused while reconnecting
+            err = error_from(self._refusal)
+            if isinstance(err, Unauthorized):  # the credential is gone: trying again cannot help
+                self._end(err)
+                self.spawn(self.sio.shutdown())
 
     # -- rooms ----------------------------------------------------------------------------------------
 
@@ -246,15 +326,15 @@ class Client:
                                idempotent=True)
 
     async def unwatch(self, room: str) -> None:
+        """Stop watching a room (its feed ends)."""
         feed = self._feeds.pop(room, None)
         if feed is not None:
             feed.close()
-            if self._connected.is_set():
-                await self.call("room:unwatch", {"room": room}, idempotent=True)
-
-    async def wait_closed(self) -> None:
-        """Wait until the connection ends for good (the server cut it off, or ``close``)."""
-        await self.sio.wait()
+            if self._connected.is_set() and self._ended is None:
+                try:
+                    await self.call("room:unwatch", {"room": room}, idempotent=True)
+                except ArenaError:
+                    pass  # disconnected meanwhile: the room is forgotten on the next connection anyway
 
 
 class Spectator(Client):
@@ -263,4 +343,4 @@ class Spectator(Client):
     namespace = SPECTATE_NS
 
     async def _auth(self) -> dict[str, str] | None:
-        return {"api_key": self._api_key} if self._api_key else None
+        return None

@@ -1,14 +1,16 @@
-"""Who an agent is: registered once per server and name, then reused.
+"""Who an agent is: registered once per arena and name, then reused.
 
 An identity (name, agent id, API key) is kept in the user's config directory (``ARENA_CONFIG_DIR``,
-or the platform's, e.g. ``~/.config/agent-arena``), one file per server and name, readable by the
-user only (0600), never in the working tree. A running agent holds a lock on its identity, so a
-second copy of the same script takes the next free one (``my-bot``, ``my-bot-2``, ...) and the two
-can play each other.
+or the platform's, e.g. ``~/.config/agent-arena``), in a directory per arena (its ``arena_id`` from
+``GET /api/info``: the same database behind any address is the same arena, and a reset one is a new
+arena) and a file per name, readable by the user only (0600, in 0700 directories), never in the
+working tree. A running agent holds a lock on its identity, so a second copy of the same script takes
+the next free one (``my_bot``, ``my_bot-2``, ...) and the two can play each other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,10 +26,11 @@ import platformdirs
 
 try:
     import fcntl
-except ImportError:  # not Unix: copies of one script must then be given names (ARENA_AGENT_NAME)
+except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
-from .errors import ArenaError, NameTaken, error_from
+from .errors import ArenaError, ConnectionLost, NameTaken, error_from
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{3,50}$")
 SLOTS = 5  # copies of one script that get names of their own before a random suffix is used
@@ -39,10 +42,7 @@ def config_dir() -> Path:
 
 
 def default_name() -> str:
-    """``ARENA_AGENT_NAME``, else the running script's name (``my_bot.py`` gives ``my_bot``)."""
-    given = os.environ.get("ARENA_AGENT_NAME")
-    if given:
-        return given
+    """The running script's name (``my_bot.py`` gives ``my_bot``)."""
     stem = re.sub(r"[^a-zA-Z0-9_-]+", "-", Path(sys.argv[0] if sys.argv else "").stem).strip("-")
     return (stem if len(stem) >= 3 else f"agent-{stem}".rstrip("-"))[:40]
 
@@ -57,28 +57,60 @@ class Identity:
     api_key: str = field(repr=False)
     _lock: IO | None = field(default=None, repr=False, compare=False)
 
+    path: Path | None = field(default=None, repr=False, compare=False)
+
     def release(self) -> None:
         """Let another process use this identity."""
         if self._lock is not None:
             self._lock.close()
             self._lock = None
 
+    def forget(self) -> None:
+        """Delete the stored identity (the arena no longer knows its key) and release it."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        self.release()
 
-def _server_dir(url: str) -> Path:
+
+async def _json(response: aiohttp.ClientResponse) -> object:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        raise ArenaError("client.bad_answer", f"{response.url} did not answer JSON (is it an arena?)") from None
+
+
+async def arena_key(url: str) -> str:
+    """What identities of ``url`` are kept under: its ``arena_id``, or (an arena without
+    ``/api/info``) its host and port."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/api/info") as r:
+            data = await _json(r)
+    except aiohttp.ClientError as exc:
+        raise ConnectionLost(f"cannot reach the arena at {url}: {exc}") from None
+    if r.status == 200 and isinstance(data, dict) and data.get("arena_id"):
+        return str(data["arena_id"])
     parts = urlsplit(url)
-    slug = re.sub(r"[^a-zA-Z0-9._-]+", "_", f"{parts.hostname or 'local'}_{parts.port or parts.scheme}")
-    return config_dir() / "identities" / slug
+    return re.sub(r"[^a-zA-Z0-9._-]+", "_", f"{parts.hostname or 'local'}_{parts.port or parts.scheme}")
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` and the config directories above it, created readable by the user only."""
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in (path, *[p for p in path.parents if config_dir() in (p, *p.parents)]):
+        with contextlib.suppress(OSError):
+            folder.chmod(0o700)
+    return path
 
 
 def _lock(path: Path) -> IO | None:
     """An exclusive lock on ``path`` for as long as the returned file stays open; None if taken."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")  # held open: the lock
-    if fcntl is None:
-        return handle
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")  # held open: the lock
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:  # held by another process
         handle.close()
         return None
     return handle
@@ -109,9 +141,12 @@ async def register(url: str, name: str, display_name: str | None = None,
     body = {"name": name, "display_name": display_name or name}
     if description:
         body["description"] = description
-    async with aiohttp.ClientSession() as http, http.post(f"{url}/api/agents", json=body) as r:
-        data = await r.json(content_type=None)
-    if r.status != 201:
+    try:
+        async with aiohttp.ClientSession() as http, http.post(f"{url}/api/agents", json=body) as r:
+            data = await _json(r)
+    except aiohttp.ClientError as exc:
+        raise ConnectionLost(f"cannot reach the arena at {url}: {exc}") from None
+    if r.status != 201 or not isinstance(data, dict):
         raise error_from(data.get("error") if isinstance(data, dict) else data)
     return Identity(url, data["agent"]["name"], data["agent"]["id"], data["api_key"])
 
@@ -120,11 +155,13 @@ async def obtain(url: str, name: str | None = None, *, display_name: str | None 
                  description: str | None = None) -> Identity:
     """This agent's identity on ``url``: the stored one for ``name``, or a new registration.
 
-    With ``name`` given, that name or nothing: a name someone else registered raises ``NameTaken``.
-    Without it, the script's name; copies already running take ``-2``, ``-3``, ... and a name taken
-    by someone else gets a random suffix.
+    With ``name`` (or ``ARENA_AGENT_NAME``), that name or nothing: a name someone else registered
+    raises ``NameTaken``, one in use by another process ``client.identity_in_use``. Without it, the
+    script's name; copies already running take ``-2``, ``-3``, ... and a name taken by someone else
+    gets a random suffix.
     """
-    folder = _server_dir(url)
+    name = name or os.environ.get("ARENA_AGENT_NAME") or None
+    folder = _private_dir(config_dir() / "identities" / await arena_key(url))
     candidates = [name] if name else _slots(default_name())
     for candidate in candidates:
         if not NAME.match(candidate):
@@ -149,7 +186,7 @@ async def obtain(url: str, name: str | None = None, *, display_name: str | None 
                 lock.close()
                 raise
             _save(path, identity)
-        identity._lock = lock
+        identity._lock, identity.path = lock, path
         return identity
     raise ArenaError("client.no_name", "no free agent name found; set ARENA_AGENT_NAME")
 

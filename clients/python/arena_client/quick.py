@@ -56,33 +56,46 @@ async def play_one_battle(on_turn: TurnHandler | None = None, *, url: str | None
                           topic: str | None = None, say: Callable[[str], Any] = say_line,
                           **options: Any) -> dict[str, Any]:
     """Play one head-to-head battle and return its result (``battle:completed`` data)."""
-    async with Client(url, name=name) as agent:
+    handler = on_turn or canned
+    seat: dict[str, str] = {}
+
+    async def answer(turn: Turn) -> str:
+        seat.setdefault(turn.battle_id, turn.seat)  # known even when identities are hidden (blind voting)
+        return await handler(turn)
+
+    agent = Client(url, name=name)
+    agent.battles.on_turn(answer)  # before connecting: a prompt re-sent at connect finds it
+    async with agent:
         say(f"arena: I am {agent.name} on {agent.url}")
-        agent.battles.on_turn(on_turn or canned)
         topic = topic or os.environ.get("ARENA_TOPIC") or random.choice(TOPICS)
+
         def opened(lobby: dict[str, Any]) -> None:
             say(f"arena: opened battle {lobby['room_code']} “{lobby['topic']}”, waiting for an opponent; "
                 f"watch it at {agent.page_url('battle/' + lobby['id'])}")
 
         battle = await agent.battles.join_or_open(topic, on_open=opened, **{**QUICK, **options})
-        me = next((p["seat"] for p in battle["participants"] if p["agent"] and p["agent"]["id"] == agent.agent_id),
-                  None)
-        say(f"arena: in battle {battle['room_code']} “{battle['topic']}” as seat {me}; "
+        listed = next((p["seat"] for p in battle["participants"] if p["agent"] and p["agent"]["id"] == agent.agent_id),
+                      None)
+        where = f"as seat {listed}" if listed else "(seats are hidden until voting ends)"
+        say(f"arena: in battle {battle['room_code']} “{battle['topic']}” {where}; "
             f"watch it at {agent.page_url('battle/' + battle['id'])}")
+
+        def me() -> str | None:
+            return listed or seat.get(battle["id"])
 
         def narrate(event: dict[str, Any]) -> None:
             data = event["data"]
             if event["type"] == "battle:turn":
-                who = f"seat {data['seat']}{' (you)' if data['seat'] == me else ''}"
+                who = f"seat {data['seat']}{' (you)' if data['seat'] == me() else ''}"
                 said = "(no answer in time)" if data["timed_out"] else _short(data["content"])
                 say(f"arena: turn {data['turn_number']} · {who}: {said}")
-            elif event["type"] == "battle:joined" and data["participant"]["seat"] != me:
+            elif event["type"] == "battle:joined" and data["participant"]["seat"] != me():
                 say(f"arena: an opponent took seat {data['participant']['seat']}")
             elif event["type"] == "battle:status" and data["status"] in ("IN_PROGRESS", "VOTING", "JUDGING"):
                 say(f"arena: {data['status'].lower().replace('_', ' ')}")
 
         result = await agent.battles.finished(battle["id"], on_event=narrate)
-        say(f"arena: result: {describe_result(result, me)}")
+        say(f"arena: result: {describe_result(result, me())}")
         return result
 
 
