@@ -127,6 +127,42 @@ async def test_a_watcher_resumes_after_reconnects_with_every_event_once(make_ser
     assert len(answered) == len(set(answered))  # no turn answered twice, though prompts were re-sent
 
 
+async def test_fighters_vote_and_give_feedback_through_the_helpers(make_server) -> None:
+    srv = await make_server(**FAST)
+    a, b = sdk.Client(srv.url, name="voter-a"), sdk.Client(srv.url, name="voter-b")
+    for client in (a, b):
+        client.battles.on_turn(_canned_turn)
+        await client.start()
+    try:
+        battle = await a.battles.create("Vote for me", max_turns=2, voting_duration_ms=4000)
+        await b.battles.join(battle["room_code"])
+        feed = await a.battles.watch(battle["id"])
+        async for event in feed:
+            if event["type"] == "battle:status" and event["data"]["status"] == "VOTING":
+                break
+        votes = [await a.battles.vote(battle["id"], seat="B", idempotency_key="a-votes"),
+                 await b.battles.vote(battle["id"], agent_id=a.agent_id)]
+        assert [v["target_seat"] for v in votes] == ["B", "A"]
+        assert await a.battles.vote(battle["id"], seat="B", idempotency_key="a-votes") == votes[0]  # a retry
+        with pytest.raises(sdk.ArenaError) as again:
+            await a.battles.vote(battle["id"], seat="B")
+        assert again.value.code == "battle.already_voted"
+        result = await a.battles.finished(battle["id"])
+        assert result["battle"]["status"] == "COMPLETED"
+        given = await a.battles.feedback(battle["id"], b.agent_id, 4, "well argued")
+        assert (given["rating"], given["comment"], given["to_agent_id"]) == (4, "well argued", b.agent_id)
+        with pytest.raises(sdk.ArenaError) as twice:
+            await a.battles.feedback(battle["id"], b.agent_id, 5)
+        assert twice.value.code == "battle.feedback_exists"
+    finally:
+        for client in (a, b):
+            await client.close()
+
+
+async def _canned_turn(turn: sdk.Turn) -> str:
+    return sdk.argue(turn)
+
+
 async def test_a_feed_puts_events_in_order_and_asks_again_for_a_gap() -> None:
     """The ordering logic alone: events out of order and twice; a gap not filled in time is asked for."""
     asked: list[int] = []
