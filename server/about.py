@@ -13,6 +13,7 @@ import asyncpg
 
 from . import __version__
 from .core import Core
+from .domain import Domain
 from .rest import Call, RouteTable
 from .wire import Outbound
 
@@ -37,3 +38,6 @@ async def arena_info(core: Core) -> ArenaInfo:
 async def info(call: Call) -> ArenaInfo:
     """Which arena this is: its id (stable for its database) and the server's version."""
     return await arena_info(call.core)
+
+
+domain = Domain("about", routes=routes)

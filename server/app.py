@@ -10,40 +10,39 @@ from pathlib import Path
 from aiohttp import web
 
 from . import about, db, demo, embedded, health, http_errors, migrate, openapi, pages, rest
-from .auth import routes as auth_routes
+from .auth import domain as auth
 from .auth import sessions as auth_sessions
-from .battles import events as battle_events
-from .battles import routes as battle_routes
-from .battles import service as battle_service
-from .battles.kind import BattleRooms, LobbyRooms
-from .battles.sweep import sweep_battles
+from .battles import domain as battles
 from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, SUPERVISOR, Core
+from .domain import Domain
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .realtime import connections, handlers
-from .realtime import events as room_events
-from .realtime import routes as room_routes
+from .realtime import domain as rooms
 from .realtime.audience import Audience
 from .realtime.hub import Realtime
 from .redis_client import open_redis
 from .redis_keys import RedisKeys
 from .settings import Settings
 from .supervise import Supervisor
-from .sweeper import Sweeper
+from .sweeper import Sweep, Sweeper
 
 log = logging.getLogger(__name__)
 
-ROUTE_TABLES = [about.routes, auth_routes.routes, room_routes.routes, battle_routes.routes]
-EVENT_TABLES = [room_events.events, battle_events.events]
-ROOM_KINDS = [BattleRooms(), LobbyRooms()]
-SWEEPS = [("battles", sweep_battles)]
-CONNECT_HOOKS = [battle_service.agent_connected]
-DISCONNECT_HOOKS = [battle_service.agent_disconnected]
+# The domains of the server, each one object (server/domain.py); a new domain is one more line.
+DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain]
+ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
+EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)
 
 
-def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Application:
-    """Build the whole server. Nothing is started until the app runs its cleanup contexts."""
+def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list[Domain] | None = None
+               ) -> web.Application:
+    """Build the whole server from ``domains`` (the server's own by default). Nothing is started
+    until the app runs its cleanup contexts."""
+    domains = DOMAINS if domains is None else domains
+    route_tables = [d.routes for d in domains if d.routes is not None]
+    event_tables = [d.events for d in domains if d.events is not None]
     app = web.Application(
         client_max_size=settings.rest_max_body_bytes,
         middlewares=[rest.security_headers_middleware, rest.error_middleware],
@@ -52,27 +51,28 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None) -> web.Applic
     app[METRICS] = Metrics()
     realtime = Realtime(settings, "", app[METRICS])
     realtime.attach(app)
-    for kind in ROOM_KINDS:
-        realtime.kinds[kind.kind] = kind
-    realtime.connect_hooks.extend(CONNECT_HOOKS)
-    realtime.disconnect_hooks.extend(DISCONNECT_HOOKS)
+    for domain in domains:
+        for kind in domain.room_kinds:
+            realtime.kinds[kind.kind] = kind
+        realtime.connect_hooks.extend(domain.connect_hooks)
+        realtime.disconnect_hooks.extend(domain.disconnect_hooks)
 
     app.cleanup_ctx.append(_embedded_services)
     app.cleanup_ctx.append(_database(sql_dir or migrate.SQL_DIR))
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_realtime(realtime))
-    app.cleanup_ctx.append(_sweeper)
+    app.cleanup_ctx.append(_sweeper([(d.name, sweep) for d in domains for sweep in d.sweeps]))
     if settings.demo:
         app.cleanup_ctx.append(demo.run_demo_agents)
 
-    for table in ROUTE_TABLES:
+    for table in route_tables:
         table.mount(app)
     health.mount(app)
     pages.mount(app)
-    openapi.mount(app, ROUTE_TABLES)
-    for table in EVENT_TABLES:
+    openapi.mount(app, route_tables)
+    for table in event_tables:
         table.mount(realtime.sio, lambda: app[CORE])
-    handlers.mount_catch_all(realtime.sio, lambda: app[CORE], EVENT_TABLES)
+    handlers.mount_catch_all(realtime.sio, lambda: app[CORE], event_tables)
     connections.mount(realtime.sio, lambda: app[CORE])
     http_errors.install(app)
     return app
@@ -179,11 +179,13 @@ def _realtime(realtime: Realtime):
     return ctx
 
 
-async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    sweeper = Sweeper(app[CORE], list(SWEEPS), settings.sweep_interval)
-    app[SWEEPER] = sweeper
-    app[CORE].sweeper = sweeper
-    sweeper.start()
-    yield
-    await sweeper.stop()
+def _sweeper(sweeps: list[tuple[str, Sweep]]):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        sweeper = Sweeper(app[CORE], sweeps, app[SETTINGS].sweep_interval)
+        app[SWEEPER] = sweeper
+        app[CORE].sweeper = sweeper
+        sweeper.start()
+        yield
+        await sweeper.stop()
+
+    return ctx

@@ -1,0 +1,36 @@
+"""A domain plugs into the server with one object.
+
+Each domain package (``server/battles``, later ``server/executions`` and the rest) exposes
+``domain``: its REST routes, its socket events, its kinds of room, its sweeps of due deadlines, and
+the hooks it runs when an agent's socket connects or disconnects. ``create_app`` mounts whatever the
+listed domains bring: adding a domain is one line in ``server/app.py`` and touches nothing else of
+the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .realtime.handlers import EventTable
+    from .realtime.rooms import RoomKind
+    from .rest import RouteTable
+    from .sweeper import Sweep
+
+# Called as hook(core, actor, sid) when an agent's socket connects or disconnects.
+Hook = Callable[[Any, Any, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Everything one domain adds to the server."""
+
+    name: str
+    routes: RouteTable | None = None
+    events: EventTable | None = None
+    room_kinds: tuple[RoomKind, ...] = ()
+    sweeps: tuple[Sweep, ...] = ()
+    connect_hooks: tuple[Hook, ...] = ()
+    disconnect_hooks: tuple[Hook, ...] = ()
