@@ -138,6 +138,49 @@ def migrate_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cleanup_cmd(args: argparse.Namespace) -> int:
+    """One retention round now (what every server process does every RETENTION_INTERVAL_SECONDS)."""
+    from . import db, embedded, retention
+    from .app import DOMAINS
+
+    settings = _configured(args)
+    if isinstance(settings, int):
+        return settings
+    jobs = [job for d in DOMAINS for job in d.retention]
+
+    async def run() -> dict[str, int] | None:
+        pg = lock = None
+        if settings.database_url:
+            await startup.probe_database(settings.database_url)
+            url = settings.database_url
+        else:
+            lock = embedded.DataDirLock(settings.data_dir)
+            lock.acquire()
+            pg = embedded.EmbeddedPostgres(settings.data_dir)
+            url = await pg.start()
+        pool = await db.create_pool(url, 1, 2)
+        try:
+            return await retention.run_round(pool, settings, jobs)
+        finally:
+            await pool.close()
+            if pg is not None:
+                pg.stop()
+            if lock is not None:
+                lock.release()
+
+    try:
+        removed = asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _fail(startup.explain(exc, settings, "cleanup"), exc)
+    if removed is None:
+        print("another process is cleaning up right now; nothing done")
+    else:
+        print("removed: " + (", ".join(f"{n} {name}" for name, n in removed.items()) or "nothing"))
+    return 0
+
+
 def _help(text: str, name: str, shown: str | None = None, env: str | None = None) -> str:
     """``text (default: X; env NAME)`` with X read from Settings, so --help never drifts from it."""
     default = Settings.model_fields[name].default
@@ -171,6 +214,13 @@ def _parser() -> argparse.ArgumentParser:
     p_mig.add_argument("--data-dir", type=Path, dest="data_dir",
                        help=_help("where the embedded PostgreSQL keeps its data", "data_dir"))
     p_mig.set_defaults(func=migrate_cmd)
+    p_clean = sub.add_parser("cleanup", help="remove what is past retention now, and exit",
+                             description="Run one retention round against DATABASE_URL (or the embedded "
+                             "PostgreSQL in the data directory) and exit; a running server does the same "
+                             "every RETENTION_INTERVAL_SECONDS. " + SETTINGS_NOTE)
+    p_clean.add_argument("--data-dir", type=Path, dest="data_dir",
+                         help=_help("where the embedded PostgreSQL keeps its data", "data_dir"))
+    p_clean.set_defaults(func=cleanup_cmd)
     return parser
 
 

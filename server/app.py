@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from .realtime.audience import Audience
 from .realtime.hub import Realtime
 from .redis_client import open_redis
 from .redis_keys import RedisKeys
+from .retention import Retention, RetentionJob
 from .settings import Settings
 from .supervise import Supervisor
 from .sweeper import Sweep, Sweeper
@@ -34,6 +36,7 @@ DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain]
 ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
 EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)
+POOL_CLOSE_TIMEOUT = 10
 
 
 def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list[Domain] | None = None
@@ -62,6 +65,7 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_realtime(realtime))
     app.cleanup_ctx.append(_sweeper([(d.name, sweep) for d in domains for sweep in d.sweeps]))
+    app.cleanup_ctx.append(_retention([job for d in domains for job in d.retention]))
     if settings.demo:
         app.cleanup_ctx.append(demo.run_demo_agents)
 
@@ -132,7 +136,13 @@ def _database(sql_dir: Path):
         app[METRICS].watch_pool(pool.get_size, pool.get_idle_size, settings.db_pool_max)
         log.info("database pool open")
         yield
-        await pool.close()
+        try:
+            # close() waits for every connection to be released; one still held (a stuck query)
+            # must not hold the whole shutdown.
+            await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("database connections still in use after %s s; closing them", POOL_CLOSE_TIMEOUT)
+            pool.terminate()
         log.info("database pool closed")
 
     return ctx
@@ -187,5 +197,15 @@ def _sweeper(sweeps: list[tuple[str, Sweep]]):
         sweeper.start()
         yield
         await sweeper.stop()
+
+    return ctx
+
+
+def _retention(jobs: list[RetentionJob]):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        retention = Retention(app[DB], app[SETTINGS], jobs)
+        retention.start()
+        yield
+        await retention.stop()
 
     return ctx

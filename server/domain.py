@@ -1,8 +1,8 @@
 """A domain plugs into the server with one object.
 
 Each domain package (``server/battles``, later ``server/executions`` and the rest) exposes
-``domain``: its REST routes, its socket events, its kinds of room, its sweeps of due deadlines, and
-the hooks it runs when an agent's socket connects or disconnects. ``create_app`` mounts whatever the
+``domain``: its REST routes, its socket events, its kinds of room, its sweeps of due deadlines, the
+hooks it runs when an agent's socket connects or disconnects, and its retention jobs. ``create_app`` mounts whatever the
 listed domains bring: adding a domain is one line in ``server/app.py`` and touches nothing else of
 the core.
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .realtime.handlers import EventTable
     from .realtime.rooms import RoomKind
     from .rest import RouteTable
+    from .retention import RetentionJob
     from .sweeper import Sweep
 
 # Called as hook(core, actor, sid) when an agent's socket connects or disconnects.
@@ -34,3 +35,4 @@ class Domain:
     sweeps: tuple[Sweep, ...] = ()
     connect_hooks: tuple[Hook, ...] = ()
     disconnect_hooks: tuple[Hook, ...] = ()
+    retention: tuple[RetentionJob, ...] = ()

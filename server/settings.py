@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # How often each process re-checks the credentials of every socket it holds against PostgreSQL
     # (a backstop: revocations are pushed to every process at once).
     revalidate_seconds: float = Field(30.0, gt=0)
+    # Retention: every process runs a round this often (one at a time across processes), and these
+    # are kept this long.
+    retention_interval_seconds: float = Field(3600.0, gt=0)
+    retain_revoked_sessions_days: int = Field(7, ge=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

@@ -20,7 +20,7 @@ from server import migrate
 from server.app import create_app
 from server.embedded import EmbeddedPostgres, EmbeddedRedis
 from server.settings import Settings
-from tests.support import Api, connect
+from tests.support import Api, close_or_explain, connect
 
 TEMPLATE = "arena_template"
 
@@ -166,7 +166,7 @@ async def make_server(settings: Settings) -> AsyncIterator:
     for http in sessions:
         await http.close()
     for server in reversed(started):
-        await server.close()
+        await close_or_explain(server)
 
 
 @pytest.fixture

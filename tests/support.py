@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json as jsonlib  # Api.request has a parameter called json
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import socketio
+from aiohttp.test_utils import TestServer
 
 
 @dataclass
@@ -122,8 +124,8 @@ async def connect(url: str, namespace: str, auth: Any = None, *, reconnection: b
     return client, rec
 
 
-async def eventually(check, timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Poll an async or sync check until it returns a truthy value."""
+async def eventually(check, timeout: float = 5.0, interval: float = 0.05, what: str | None = None) -> Any:
+    """Poll an async or sync check until it returns a truthy value; ``what`` names it in the failure."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -133,7 +135,7 @@ async def eventually(check, timeout: float = 5.0, interval: float = 0.05) -> Any
         if value:
             return value
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s")
+            raise AssertionError(f"{what or 'condition'} not met in {timeout} s")
         await asyncio.sleep(interval)
 
 
@@ -208,3 +210,15 @@ async def refusal(url: str, namespace: str, auth: Any = None, headers: dict | No
     finally:
         await client.disconnect()
     raise AssertionError("the connection was accepted")
+
+
+async def close_or_explain(server: TestServer, timeout: float = 30) -> None:
+    """Close a server, or fail the test with the stack of every asyncio task if it does not close in
+    time: a stuck shutdown must say where it is stuck, not hold the whole run."""
+    try:
+        await asyncio.wait_for(server.close(), timeout)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        raise AssertionError(f"the server did not close in {timeout} s; its tasks:\n{stacks.getvalue()}") from None

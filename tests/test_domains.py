@@ -17,7 +17,7 @@ from server.realtime.handlers import EventCall, EventTable
 from server.realtime.rooms import RoomKind
 from server.rest import Call, RouteTable
 from server.wire import Inbound, Outbound
-from tests.support import connect, eventually
+from tests.support import close_or_explain, connect, eventually
 
 
 class Shout(Inbound):
@@ -98,7 +98,7 @@ async def test_a_domain_plugs_in_with_one_object(settings) -> None:
         await eventually(lambda: seen["sweeps"] and seen["connected"] == ["echoer"]
                          and seen["disconnected"] == ["echoer"])
     finally:
-        await server.close()
+        await close_or_explain(server)
 
 
 async def test_the_server_without_the_domain_has_none_of_it(arena, api) -> None:

@@ -23,7 +23,7 @@ from server.app import create_app
 from server.core import DATABASE_URL, SUPERVISOR
 from server.settings import Settings
 from tests.live_battle import Bot, Spectator, check_nothing_lost_or_doubled
-from tests.support import Api, eventually
+from tests.support import Api, close_or_explain, eventually
 
 MAX_TURNS = 10
 
@@ -40,6 +40,10 @@ class Embedded:
     def pid(self, name: str) -> int:
         return next(s.service.pid for s in self.server.app[SUPERVISOR].services if s.name == name)
 
+    @property
+    def supervisor(self):
+        return self.server.app[SUPERVISOR]
+
     def restarts(self, name: str) -> int:
         return next(s.restarts for s in self.server.app[SUPERVISOR].services if s.name == name)
 
@@ -52,7 +56,14 @@ class Embedded:
             return r.status, (await r.json())["checks"]
 
     async def ready(self) -> bool:
-        return (await self.readyz())[0] == 200
+        self.last_checks = (await self.readyz())[1]
+        return self.last_checks is not None and all(v == "ok" for v in self.last_checks.values())
+
+    async def until_ready(self, timeout: float) -> None:
+        try:
+            await eventually(self.ready, timeout=timeout, what="ready again")
+        except AssertionError as err:
+            raise AssertionError(f"{err}; /readyz said {getattr(self, 'last_checks', None)}") from None
 
 
 @pytest.fixture
@@ -72,7 +83,7 @@ async def embedded_arena(tmp_path: Path) -> AsyncIterator[Embedded]:
         yield Embedded(server, Api(str(server.make_url("")), http))
     finally:
         await http.close()
-        await server.close()
+        await close_or_explain(server)
 
 
 @dataclass
@@ -128,11 +139,18 @@ async def refused_while_down(call, service: str) -> None:
     answers = []
 
     async def refused() -> bool:
-        r = await call()
+        try:
+            r = await asyncio.wait_for(call(), 5)
+        except TimeoutError:
+            answers.append((None, "no answer in 5 s"))
+            return False
         answers.append((r.status, r.code))
         return r.code == "service.unavailable" and r.body["error"]["details"]["service"] == service
 
-    await eventually(refused, timeout=20, interval=0.02)
+    try:
+        await eventually(refused, timeout=20, interval=0.02, what=f"a refusal naming {service}")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; answers: {answers[:5]} ... {answers[-5:]}") from None
     assert all(status != 500 for status, _ in answers), answers
 
 
@@ -157,7 +175,7 @@ async def test_redis_frozen_answers_unavailable_fast_and_heals(embedded_arena: E
             await asyncio.sleep(2)
         finally:
             os.kill(redis_pid, signal.SIGCONT)
-        await eventually(arena.ready, timeout=20)
+        await arena.until_ready(20)
         assert (await _login(arena)).status == 200
         await finish(arena, live)
         assert arena.restarts("redis") == 0  # frozen, not dead: nothing to restart
@@ -170,10 +188,13 @@ async def test_redis_killed_is_restarted_and_the_battle_goes_on(embedded_arena: 
     live = await start_battle(arena)
     try:
         old = arena.pid("redis")
+        # Supervision waits while the test sees the outage: otherwise a restart can beat the first call.
+        await arena.supervisor.stop()
         os.kill(old, signal.SIGKILL)
         await refused_while_down(lambda: _login(arena), "redis")
-        await eventually(lambda: arena.restarts("redis") == 1, timeout=20)
-        await eventually(arena.ready, timeout=20)
+        arena.supervisor.start()
+        await eventually(lambda: arena.restarts("redis") == 1, timeout=20, what="redis restarted once")
+        await arena.until_ready(20)
         assert arena.pid("redis") != old and not psutil.pid_exists(old)  # reaped: no zombie left
         assert any("embedded redis exited with code -9" in rec.getMessage() for rec in caplog.records
                    if rec.levelno == logging.ERROR)
@@ -188,11 +209,13 @@ async def test_postgres_killed_is_restarted_and_nothing_committed_is_lost(embedd
     live = await start_battle(arena)
     try:
         old = arena.pid("postgres")
+        await arena.supervisor.stop()  # as above: the outage is seen before the restart
         os.kill(old, signal.SIGKILL)
         await refused_while_down(lambda: arena.api.get("/api/battles"), "postgres")
         await eventually(lambda: readyz_says_down(arena, "postgres"), timeout=20, interval=0.02)
-        await eventually(lambda: arena.restarts("postgres") == 1, timeout=30)
-        await eventually(arena.ready, timeout=30)
+        arena.supervisor.start()
+        await eventually(lambda: arena.restarts("postgres") == 1, timeout=30, what="postgres restarted once")
+        await arena.until_ready(30)
         assert not psutil.pid_exists(old)
         assert (await arena.api.get("/api/battles")).status == 200
         await finish(arena, live)

@@ -95,6 +95,15 @@ DEACTIVATE_USER = """
 UPDATE users SET is_active = false WHERE id = $1
 RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at
 """
+# Sessions revoked, or expired, more than $1 days ago: nothing can use them any more.
+DELETE_OLD_SESSIONS = """
+WITH gone AS (
+    DELETE FROM sessions
+    WHERE revoked_at < now() - make_interval(days => $1) OR expires_at < now() - make_interval(days => $1)
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+"""
 # Of the given credentials, those that no longer hold: revoked or expired sessions (or sessions that
 # do not exist), revoked keys, inactive agents and users.
 DEAD_CREDENTIALS = """
@@ -264,6 +273,10 @@ async def revoke_sessions_of_user(conn: asyncpg.Connection, user_id: UUID) -> li
 async def deactivate_user(conn: asyncpg.Connection, user_id: UUID) -> UserView | None:
     row = await conn.fetchrow(DEACTIVATE_USER, user_id)
     return UserView.model_validate(dict(row)) if row else None
+
+
+async def delete_old_sessions(conn: asyncpg.Connection, days: int) -> int:
+    return await conn.fetchval(DELETE_OLD_SESSIONS, days)
 
 
 async def dead_credentials(conn: asyncpg.Connection, session_ids: list[UUID], key_ids: list[UUID],
