@@ -16,6 +16,7 @@ from .auth import sessions as auth_sessions
 from .battles import domain as battles
 from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, SUPERVISOR, Core
 from .domain import Domain
+from .executions import domain as executions
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .realtime import connections, handlers
@@ -32,7 +33,7 @@ from .sweeper import Sweep, Sweeper
 log = logging.getLogger(__name__)
 
 # The domains of the server, each one object (server/domain.py); a new domain is one more line.
-DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain]
+DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain, executions.domain]
 ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
 EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)
@@ -56,7 +57,7 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list
     realtime.attach(app)
     for domain in domains:
         for kind in domain.room_kinds:
-            realtime.kinds[kind.kind] = kind
+            realtime.add_kind(kind)
         realtime.connect_hooks.extend(domain.connect_hooks)
         realtime.disconnect_hooks.extend(domain.disconnect_hooks)
 

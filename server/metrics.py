@@ -23,6 +23,9 @@ class Metrics:
         self.events_out = Counter(
             "arena_room_events_out", "Room events published to clients", ["kind"], registry=r
         )
+        self.slow_watchers = Counter(
+            "arena_slow_watchers", "Watchers dropped from live delivery for falling behind", ["kind"], registry=r
+        )
         self.errors = Counter("arena_errors", "Errors answered, by code", ["transport", "code"], registry=r)
         self.request_latency = Histogram(
             "arena_http_request_seconds",

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     # are kept this long.
     retention_interval_seconds: float = Field(3600.0, gt=0)
     retain_revoked_sessions_days: int = Field(7, ge=0)
+    retain_execution_logs_days: int = Field(30, ge=0)
+    retain_completed_executions_days: int = Field(90, ge=0)
+    retain_failed_executions_days: int = Field(30, ge=0)
+    # Rooms of high-volume kinds (executions): the live events a watcher may have waiting to be
+    # written before it is told to resync and dropped from live delivery.
+    watcher_queue: int = Field(64, ge=1)
+    # Executions: how long an executor has to acknowledge a cancel before it is cancelled anyway;
+    # the largest artifact or input file an upload may carry; a log batch's largest socket message.
+    execution_cancel_grace_seconds: float = Field(10.0, ge=0)
+    execution_file_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    execution_log_max_message_bytes: int = Field(1024 * 1024, ge=1024)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

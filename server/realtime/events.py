@@ -26,5 +26,6 @@ for _ns in (SPECTATE_NS, AGENT_NS):
     @events.on("room:unwatch", UnwatchRoom, namespace=_ns, response=Unwatched)
     async def unwatch_room(call: EventCall, body: UnwatchRoom) -> Unwatched:
         """Stop receiving a room's live events."""
-        await call.core.realtime.leave(call.sid, call.namespace, body.room)
+        for name in rooms.rooms_to_leave(call.core, body.room):
+            await call.core.realtime.leave(call.sid, call.namespace, name)
         return Unwatched(room=body.room)

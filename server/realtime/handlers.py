@@ -53,6 +53,7 @@ class EventSpec:
     handler: Handler
     summary: str
     response: Any = None
+    max_bytes: str | None = None  # a Settings field with this event's size limit (default: socket_max_message_bytes)
 
 
 class EventTable:
@@ -62,10 +63,10 @@ class EventTable:
         self.specs: list[EventSpec] = []
 
     def on(self, event: str, model: type[BaseModel] | None = None, *, namespace: str = AGENT_NS,
-           response: Any = None) -> Callable[[Handler], Handler]:
+           response: Any = None, max_bytes: str | None = None) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             summary = (fn.__doc__ or event).strip().splitlines()[0]
-            self.specs.append(EventSpec(event, namespace, model, fn, summary, response))
+            self.specs.append(EventSpec(event, namespace, model, fn, summary, response, max_bytes))
             return fn
 
         return deco
@@ -92,7 +93,8 @@ def limits_for(core: Core, sid: str, actor: Actor) -> list[Limit]:
             Limit("spectators", f"ip:{actor.ip}", Rate.parse(core.settings.rate_spectator_address))]
 
 
-async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, payload: Any) -> None:
+async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, payload: Any,
+                limit: int | None = None) -> None:
     """What every event passes before its handler: rate limits, live credentials, size and shape.
 
     The limits come first, so even malformed events are counted. The same Redis round trip reads the
@@ -114,7 +116,7 @@ async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, pa
         dead = [s for s, m in zip(subjects, markers, strict=True) if m] or [f"session:{actor.session_id}"]
         core.realtime.credentials.revoke_soon(dead)
         raise
-    limit = core.settings.socket_max_message_bytes
+    limit = limit or core.settings.socket_max_message_bytes
     if payload is not None:
         check_payload(payload)
         if payload_size(payload) > limit:
@@ -122,7 +124,7 @@ async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, pa
 
 
 async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, payload: Any,
-                  run: Callable[[EventCall], Awaitable[Any]]) -> dict:
+                  run: Callable[[EventCall], Awaitable[Any]], max_bytes: str | None = None) -> dict:
     """Gate the event, run it, and turn the outcome into an ack (never a missing one)."""
     m = core.metrics
     m.events_in.labels(namespace, event).inc()
@@ -130,7 +132,8 @@ async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, pa
     actor: Actor | None = None
     try:
         actor = (await sio.get_session(sid, namespace=namespace))["actor"]
-        await _gate(core, sio, sid, namespace, actor, payload)
+        await _gate(core, sio, sid, namespace, actor, payload,
+                    getattr(core.settings, max_bytes) if max_bytes else None)
         return ok_ack(dump(await run(EventCall(core, sid, namespace, actor))))
     except AppError as err:
         m.errors.labels("socket", err.code).inc()
@@ -150,7 +153,7 @@ def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Call
         async def run(call: EventCall) -> Any:
             return await spec.handler(call, *([parse(spec.model, payload)] if spec.model is not None else []))
 
-        return await _answer(core_getter(), sio, spec.event, spec.namespace, sid, payload, run)
+        return await _answer(core_getter(), sio, spec.event, spec.namespace, sid, payload, run, spec.max_bytes)
 
     return handle
 

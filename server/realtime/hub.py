@@ -46,7 +46,8 @@ class Realtime:
             cors_allowed_origins="*",
             serializer=ArenaPacket,
             # The hard cap at the transport; the 64 KiB rule is checked per event with a clear error.
-            max_http_buffer_size=max(settings.socket_max_message_bytes * 4, 256 * 1024),
+            max_http_buffer_size=max(settings.socket_max_message_bytes * 4, 256 * 1024,
+                                     settings.execution_log_max_message_bytes + 64 * 1024),
             logger=False,
             engineio_logger=False,
         )
@@ -61,6 +62,27 @@ class Realtime:
         self.credentials = SocketCredentials(self.sio)
         self.manager.on_revoke = self.credentials.revoke_soon
         self.manager.on_resubscribed = self._revalidate_soon
+        self.manager.on_overflow = self._overflow
+
+    def add_kind(self, kind) -> None:
+        """A room kind (realtime.rooms.RoomKind) this server serves."""
+        self.kinds[kind.kind] = kind
+        if kind.bounded:
+            self.manager.bounded_kinds.add(kind.kind)
+
+    async def _overflow(self, namespace: str, sid: str, room: str, event: dict) -> None:
+        """A watcher of a bounded room fell ``watcher_queue`` events behind: it leaves every live room
+        of the watched room and gets one resync event (after what it already has queued)."""
+        base = room.partition("#")[0]
+        kind = self.kinds.get(base.partition(":")[0])
+        if kind is None:
+            return
+        for name in kind.rooms_to_leave(base):
+            await self.leave(sid, namespace, name)
+        name, payload = kind.resync(base, event)
+        self.metrics.slow_watchers.labels(kind.kind).inc()
+        log.info("watcher %s of %s fell behind; sent %s", sid, base, name)
+        await self.sio.emit(name, payload, to=sid, namespace=namespace, ignore_queue=True)
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
@@ -73,11 +95,14 @@ class Realtime:
         app.on_shutdown.append(close_client_connections)
 
     async def publish(self, events: Iterable[RoomEvent],
-                      private: Iterable[tuple[object, str, dict]] = ()) -> None:
+                      private: Iterable[tuple[object, str, dict]] = (),
+                      routed: Iterable[tuple[str, dict, list[str]]] = ()) -> None:
         """Send private agent messages, then committed room events to every watcher and member, on
         every process, in order, with one Redis round trip.
 
         Private prompts go first so the next agent starts thinking while the room fan-out runs.
+        ``routed`` are (event, payload, rooms): room events already dumped that go to some parts of
+        a room only (an execution's log lines to the watchers of their level).
         Each payload is built once; python-socketio does the per-recipient work.
         """
         emits = []
@@ -85,6 +110,9 @@ class Realtime:
             payload = event.model_dump(mode="json")
             emits += [(event.type, payload, ns, event.room) for ns in NAMESPACES]
             self.metrics.events_out.labels(event.room.split(":", 1)[0]).inc()
+        for name, payload, rooms in routed:
+            emits += [(name, payload, ns, rooms) for ns in NAMESPACES]
+            self.metrics.events_out.labels(rooms[0].split(":", 1)[0]).inc()
         emits += [(event, data, AGENT_NS, agent_room(agent_id)) for agent_id, event, data in private]
         if emits:
             await self.manager.emit_batch(emits)
@@ -103,8 +131,9 @@ class Realtime:
     def spectators_held(self) -> dict[str, int]:
         """Spectators per room on this process, as its Socket.IO manager holds them right now."""
         rooms = self.sio.manager.rooms.get(SPECTATE_NS, {})
+        # "execution:<id>#info" is a part of a room, not a room: its watchers are counted in the room.
         return {room: len(members) for room, members in rooms.items()
-                if isinstance(room, str) and ":" in room and len(members)}
+                if isinstance(room, str) and ":" in room and "#" not in room and len(members)}
 
     async def revoke(self, subjects: list[str]) -> None:
         """Cut off every socket, on every process, that stands on one of ``subjects`` (call after the

@@ -23,7 +23,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -56,6 +56,12 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self._retries: set[asyncio.Task] = set()
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._watch_namespace = watch_namespace
+        # Slow watchers (ARCHITECTURE §10): in rooms of these kinds, a socket with ``queue_limit``
+        # packets waiting to be written is handed to ``on_overflow(namespace, sid, room, event)``
+        # (which takes it out of the room) before the next event goes out.
+        self.bounded_kinds: set[str] = set()
+        self.queue_limit = settings.watcher_queue
+        self.on_overflow: Callable[[str, str, str, dict], Awaitable[None]] | None = None
         # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
         # reconnecting, so a restart can never leave two listeners delivering twice.
         self._generation = 0
@@ -243,13 +249,34 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         # Retired: wait to be cancelled (ending instead would log "exited unexpectedly").
         await asyncio.Event().wait()
 
-    # -- room waiters -----------------------------------------------------------------------------
+    # -- slow watchers and room waiters -------------------------------------------------------------
     async def _handle_emit(self, message: dict) -> None:
-        await super()._handle_emit(message)
         room = message.get("room")
-        if room is not None and message.get("namespace") == self._watch_namespace:
-            for ev in self._waiters.get(room, ()):
-                ev.set()
+        names = room if isinstance(room, list) else [] if room is None else [room]
+        if names and self.on_overflow is not None and names[0].partition(":")[0] in self.bounded_kinds:
+            await self._drop_slow(message, names)
+        await super()._handle_emit(message)
+        if message.get("namespace") == self._watch_namespace:
+            for name in names:
+                # "execution:<id>#info" is a part of room "execution:<id>": its long-pollers wake.
+                for ev in self._waiters.get(name.partition("#")[0], ()):
+                    ev.set()
+
+    async def _drop_slow(self, message: dict, names: list[str]) -> None:
+        """Hand every local socket of these rooms whose write queue is full to ``on_overflow``: one
+        check per socket, no per-socket task; the event then goes to the others only."""
+        namespace = message.get("namespace")
+        sockets = self.server.eio.sockets
+        slow: list[tuple[str, str]] = []
+        for name in names:
+            for sid, eio_sid in self.get_participants(namespace, name):
+                sock = sockets.get(eio_sid)
+                if sock is not None and sock.queue.qsize() >= self.queue_limit:
+                    slow.append((sid, name))
+        data = message.get("data")
+        event = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        for sid, name in slow:
+            await self.on_overflow(namespace, sid, name, event)  # type: ignore[misc]
 
     def add_waiter(self, room: str) -> asyncio.Event:
         ev = asyncio.Event()

@@ -51,6 +51,28 @@ class RoomKind(ABC):
         """What a watch of a room that does not exist answers (a kind may name its own code)."""
         return AppError("room.not_found", f"no room {room!r}", 404)
 
+    async def events_after(self, conn: asyncpg.Connection, room: str, since_seq: int, limit: int
+                           ) -> list[RoomEvent]:
+        """The room's events after ``since_seq``, in order. A high-volume kind keeps some events in
+        its own tables (ARCHITECTURE §10) and merges them here."""
+        return await store.events_after(conn, room, since_seq, limit)
+
+    def live_rooms(self, room: str) -> list[str]:
+        """The Socket.IO rooms a watch of ``room`` enters (a kind may split its live traffic)."""
+        return [room]
+
+    def rooms_to_leave(self, room: str) -> list[str]:
+        """Every Socket.IO room a watcher of ``room`` may be in (left on unwatch and on overflow)."""
+        return self.live_rooms(room)
+
+    # A bounded kind drops a watcher whose socket has ``watcher_queue`` events waiting to be written:
+    # it leaves every live room of the kind and gets ``resync(...)`` instead (ARCHITECTURE §10).
+    bounded: bool = False
+
+    def resync(self, room: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The event (name, payload) a dropped watcher gets; ``event`` is the first it missed."""
+        return "room:resync", {"room": room, "from_seq": event.get("seq", 0)}
+
 
 async def create(conn: asyncpg.Connection, kind: str, room_id: object) -> str:
     """Create a room's event log in the caller's transaction; returns its name."""
@@ -73,8 +95,9 @@ async def close(conn: asyncpg.Connection, room: str) -> None:
 
 
 async def replay(core: Core, room: str, since_seq: int, limit: int = REPLAY_LIMIT) -> list[RoomEvent]:
+    impl = kind_of(core, room)
     async with core.db.acquire() as conn:
-        return await store.events_after(conn, room, since_seq, limit)
+        return await impl.events_after(conn, room, since_seq, limit)
 
 
 def kind_of(core: Core, room: str) -> RoomKind:
@@ -99,7 +122,7 @@ async def watch(core: Core, actor: Actor, room: str, since_seq: int, snapshot_on
         if last is None:
             raise impl.missing(room)
         snap = await impl.snapshot(core, conn, actor, room_id)
-        events = [] if snapshot_only else await store.events_after(conn, room, since_seq, REPLAY_LIMIT)
+        events = [] if snapshot_only else await impl.events_after(conn, room, since_seq, REPLAY_LIMIT)
     return Watching(room=room, snapshot=snap, events=events, last_seq=last)
 
 
@@ -128,16 +151,26 @@ async def events_since(
             core.realtime.drop_waiter(room, waiter)
 
 
+def rooms_to_leave(core: Core, room: str) -> list[str]:
+    """What unwatching ``room`` leaves: the kind's live rooms, or just the name for an unknown kind."""
+    kind, _ = split_room(room)
+    impl = core.realtime.kinds.get(kind)
+    return impl.rooms_to_leave(room) if impl is not None else [room]  # type: ignore[attr-defined]
+
+
 async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: str, since_seq: int,
                      snapshot_only: bool = False) -> Watching:
     """What a ``*:watch`` event does: join the Socket.IO room first, then read (see ``watch``).
 
     A refused watch leaves the connection out of the room.
     """
-    kind_of(core, room)  # an unknown kind fails before joining anything
-    await core.realtime.enter(sid, namespace, room)
+    impl = kind_of(core, room)  # an unknown kind fails before joining anything
+    live = impl.live_rooms(room)
+    for name in live:
+        await core.realtime.enter(sid, namespace, name)
     try:
         return await watch(core, actor, room, since_seq, snapshot_only)
     except Exception:
-        await core.realtime.leave(sid, namespace, room)
+        for name in live:
+            await core.realtime.leave(sid, namespace, name)
         raise
