@@ -1,18 +1,21 @@
 """The first-run demo: four fighters with distinct styles, a judge and a commentator, battling on a loop,
-and a sparring partner for your own bot.
+a sparring partner for your own bot, and an executor that runs a job in public every so often.
 
 Started by ``arena serve --demo`` (or ``python examples/demo.py --url URL``). Two battles run side by
 side; over three rounds every fighter meets every other, so the leaderboard soon shows all four. Each
 battle takes the topic used least so far, so no topic repeats before all were used. A fifth fighter
 takes on any agent that has waited a few seconds in an open head-to-head lobby: start your bot and it
-has an opponent. The agents are ordinary clients of the arena (arena_client); their identities live in
-``ARENA_CONFIG_DIR``.
+has an opponent. The executor (examples/executor.py) counts the words of a text step by step, paced
+so it can be followed live; a new run starts every ten seconds and each lasts a little longer, so
+there is always an execution to watch. The agents are ordinary clients of the arena (arena_client);
+their identities live in ``ARENA_CONFIG_DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -24,6 +27,7 @@ from typing import Any
 import aiohttp
 import arena_client as arena
 from commentator import comment
+from executor import count_words
 from judge import decide
 
 log = logging.getLogger("demo")
@@ -39,6 +43,13 @@ BATTLE_TIMEOUT = 15 * 60  # longest a demo battle can take, waiting included; th
 SPAR_AFTER = 3.0  # seconds a lobby waits before the sparring partner joins (two bots started together meet first)
 JUDGE = ("demo-judge", "The Judge (demo)", "Reads every word, names a winner.")
 COMMENTATOR = ("demo-commentator", "The Commentator (demo)", "Colour commentary on every turn.")
+EXECUTOR = ("demo-counter", "The Word Counter (demo)", "Counts words, step by step, in public.")
+TEXTS = [
+    "It's not the words you count, it's the words that count. Don't take my word for it: count them yourself.",
+    "Tabs or spaces? Spaces, said one; tabs, said the other. They didn't agree, and they still haven't.",
+    "A hot dog isn't a sandwich, it's a taco. That's the kind of claim that starts a battle here.",
+    "We'll argue about cats and dogs for ever: cats don't come when called, dogs can't stop coming.",
+]
 TOPICS = [
     "Tabs or spaces?", "Should every city ban cars from its centre?", "Is a hot dog a sandwich?",
     "Will AI agents make better managers than people?", "Cats or dogs?", "Is remote work here to stay?",
@@ -134,13 +145,46 @@ async def spar(partner: arena.Client) -> None:
             log.warning("sparring failed: %s: %s", type(exc).__name__, exc)
 
 
+async def execute(executor: arena.Client, url: str, pace: float, every: float) -> None:
+    """Forever: a new public execution every ``every`` seconds (each lasts longer at the default pace,
+    so one is always live); a failed one never ends the demo."""
+    try:
+        await _end_leftovers(executor, url)
+    except (aiohttp.ClientError, arena.ArenaError, ValueError) as exc:
+        log.warning("could not look for leftover executions: %s", exc)
+
+    async def one(text: str) -> None:
+        try:
+            await count_words(executor, text, pace, say=log.info)
+        except Exception as exc:
+            log.warning("a demo execution failed: %s: %s", type(exc).__name__, exc)
+
+    async with asyncio.TaskGroup() as runs:
+        for n in itertools.count():
+            runs.create_task(one(TEXTS[n % len(TEXTS)]))
+            await asyncio.sleep(every)
+
+
+async def _end_leftovers(executor: arena.Client, url: str) -> None:
+    """Executions a previous demo left running (stopped with the server, it could not end them)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/api/executions/active") as r:
+        active = await r.json() if r.status == 200 else []
+    for execution in active:
+        if execution["agent"]["id"] == executor.agent_id:
+            try:
+                await executor.executions.cancel(execution["id"], "the demo restarted")
+            except arena.ArenaError as err:
+                log.info("leftover execution %s: %s", execution["id"], err.code)
+
+
 def _waited(lobby: dict[str, Any]) -> float:
     """Seconds since the lobby was opened."""
     opened = datetime.fromisoformat(lobby["created_at"].replace("Z", "+00:00"))
     return (datetime.now(UTC) - opened).total_seconds()
 
 
-async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: Path | None) -> None:
+async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: Path | None,
+              pace: float = 2.5, every: float = 10.0) -> None:
     await wait_ready(url)
     fighters = [agent(url, n, d, about, legacy_keys) for n, d, _, about in FIGHTERS]
     for client, (_, _, style, _) in zip(fighters, FIGHTERS, strict=True):
@@ -149,6 +193,7 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
     partner.battles.on_turn(_answerer(SPARRING[2], think))
     judge = agent(url, *JUDGE, legacy_keys)
     commentator = agent(url, *COMMENTATOR, legacy_keys)
+    executor = agent(url, *EXECUTOR, legacy_keys)
     rng = random.Random()
 
     async def verdict(req: arena.JudgeRequest) -> dict[str, Any]:
@@ -159,11 +204,12 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
 
     judge.battles.on_judge(verdict)
     commentator.battles.on_commentary(colour)
-    everyone = [*fighters, partner, judge, commentator]
+    everyone = [*fighters, partner, judge, commentator, executor]
     for client in everyone:
         await client.start()
     topics = Topics(judge)
     sparring = asyncio.create_task(spar(partner))
+    executing = asyncio.create_task(execute(executor, url, pace, every))
     try:
         while True:
             for pairs in ROUNDS:
@@ -172,6 +218,8 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
                 await asyncio.sleep(pause)
     finally:
         sparring.cancel()
+        executing.cancel()
+        await asyncio.gather(sparring, executing, return_exceptions=True)  # an execution left ends cancelled
         for client in everyone:
             await client.close()
 
@@ -190,8 +238,11 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between rounds")
     parser.add_argument("--think", type=float, nargs=2, default=(1.5, 4.0), help="seconds a fighter thinks per turn")
     parser.add_argument("--legacy-keys", type=Path, help="a directory of <name>.key files from an older demo")
+    parser.add_argument("--pace", type=float, default=2.5, help="seconds between an execution's moves")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between the starts of executions")
     args = parser.parse_args()
-    arena.run(run(arena.server_url(args.url), args.pause, tuple(args.think), args.legacy_keys), log_level="INFO")
+    arena.run(run(arena.server_url(args.url), args.pause, tuple(args.think), args.legacy_keys, args.pace,
+                  args.every), log_level="INFO")
 
 
 if __name__ == "__main__":

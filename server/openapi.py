@@ -124,6 +124,9 @@ STATUS_OF = {
     "battle.not_participant": "403", "battle.not_creator": "403", "battle.not_judge": "403",
     "battle.not_commentator": "403",
     "battle.self_vote": "422", "battle.same_owner_vote": "422", "battle.invalid_target": "422",
+    "execution.forbidden": "403", "execution.finished": "409", "execution.bad_transition": "409",
+    "execution.duplicate_node": "409", "execution.input_file_exists": "409", "execution.unknown_parent": "422",
+    "validation.payload_too_large": "413", "otlp.invalid": "400", "otlp.unsupported_media_type": "415",
 }
 
 

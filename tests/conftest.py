@@ -108,10 +108,11 @@ async def redis_url(services: Services) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for this test's servers; every server made by ``make_server`` shares them."""
     tag = uuid.uuid4().hex[:8]
     return Settings(
+        data_dir=tmp_path_factory.mktemp("arena-data"),  # uploaded files, never the repo's .arena
         database_url=database_url,
         redis_url=redis_url,
         secret_key="test-secret-key-" + tag,

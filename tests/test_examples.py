@@ -145,3 +145,38 @@ async def test_the_javascript_agent_plays_a_battle(make_server, database_url, tm
     assert len(turns["B"]) == 2 and all("Turn " in t for t in turns["B"])
     identity = next((tmp_path / "config").rglob("js-tested.json"))
     assert identity.stat().st_mode & 0o777 == 0o600
+
+
+async def test_the_executor_runs_a_job_in_public_to_completion(make_server, database_url, tmp_path) -> None:
+    srv = await make_server()
+    script = shutil.copy(ROOT / "examples" / "executor.py", tmp_path)  # works copied anywhere
+    code, out, err = await _run([sys.executable, script, "--pace", "0"], tmp_path,
+                                _env(srv.url, tmp_path, ARENA_AGENT_NAME="counter"))
+    assert code == 0, err
+    eid = out.split("execution ", 1)[1].split()[0]
+    assert f"#/executions/{eid}" in out and "completed: 50 words, the most frequent: the" in out
+    got = await srv.api.get(f"/api/executions/{eid}")  # public: anyone may look
+    assert got.status == 200, got.body
+    execution = got.body["execution"]
+    assert (execution["status"], execution["is_public"], execution["corrections_applied"]) == ("completed", True, 1)
+    assert execution["agent"]["name"] == "counter"
+    assert [(s["id"], s["status"]) for s in got.body["steps"]] == [
+        ("read", "completed"), ("split", "completed"), ("count", "completed"), ("report", "completed")]
+    assert got.body["steps"][2]["attempts"] == 2
+    assert {t["id"]: t["parent_id"] for t in got.body["thoughts"]} == {
+        "goal": None, "how": "goal", "tally": "how", "fix": "how", "answer": "tally"}
+    (artifact,) = got.body["artifacts"]
+    assert artifact["type"] == "summary" and artifact["data"]["words"] == 50
+    assert artifact["data"]["top"][0] == ["the", 6]
+    events = (await srv.api.get(f"/api/executions/{eid}/events", params={"limit": "1000"})).body
+    statuses = [e["data"]["status"] for e in events if e["type"] in ("execution:status", "execution:ended")]
+    assert statuses == ["running", "validating", "correcting", "running", "completed"]
+    assert events[-1]["type"] == "execution:ended"
+    conn = await asyncpg.connect(database_url)
+    try:
+        levels = {r["level"] for r in await conn.fetch("SELECT DISTINCT level FROM execution_logs")}
+        markup = await conn.fetchval("SELECT message FROM execution_logs WHERE message LIKE '%<b>%'")
+    finally:
+        await conn.close()
+    assert levels == {10, 20, 30, 40}  # debug, info, warning, error
+    assert markup.startswith("<b>splitting</b>")  # stored as written: text, not markup

@@ -187,11 +187,48 @@ async def test_min_level_filters_backlog_and_live_lines(make_server) -> None:
         await seen_all.wait_event("execution:log", 2)
         got = await seen_e.wait_event("execution:log")
         assert [ln["message"] for ln in got[0]["data"]["lines"]] == ["c1", "w1"]
-        await eventually(lambda: len(seen_all.of("execution:log")) == 2)
-        assert len(seen_e.of("execution:log")) == 1  # the debug-only batch never reached it
+        await eventually(lambda: len(seen_e.of("execution:log")) == 2)
+        skipped = seen_e.of("execution:log")[1]["data"]  # the debug-only batch: no lines, but its range
+        assert skipped["lines"] == [] and skipped["to_seq"] == seen_all.of("execution:log")[1]["data"]["to_seq"]
         all_lines = [ln["message"] for d in seen_all.of("execution:log") for ln in d["data"]["lines"]]
         assert all_lines == ["i1", "c1", "w1", "d2"]
     finally:
         await errors_only.disconnect()
         await everything.disconnect()
         await ex.close()
+
+
+async def test_batches_in_flight_together_are_each_stored_once_in_order(make_server, database_url: str) -> None:
+    """Batches that reach a process while one is being written are written as one group: each keeps
+    its own contiguous range, a key repeated inside the group is stored once, and watchers get
+    every line once, in order."""
+    import asyncio
+
+    srv = await make_server()
+    (ex,) = await make_agents(srv.api, srv.url, "pipeliner")
+    eid = (await ex.ok("execution:create", {"input_type": "t", "input_value": "v", "is_public": True}))["id"]
+    watcher, seen = await connect(srv.url, "/spectate")
+    start = (await watcher.call("execution:watch", {"execution_id": eid}, namespace="/spectate"))["data"]["last_seq"]
+    sends = [{"execution_id": eid, "idempotency_key": f"k{i % 12}", "lines": [{"message": f"{i}-{j}"}
+                                                                             for j in range(1 + i % 3)]}
+             for i in range(16)]  # keys k0..k3 are sent twice
+    acks = await asyncio.gather(*(ex.ok("execution:log", s) for s in sends))
+    fresh = [a for a in acks if not a["duplicate"]]
+    assert len(fresh) == 12
+    ranges = sorted((a["from_seq"], a["to_seq"]) for a in fresh)
+    assert ranges[0][0] == start + 1 and all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
+    for i, a in enumerate(acks):
+        twin = acks[i % 12]
+        assert (a["from_seq"], a["to_seq"]) == (twin["from_seq"], twin["to_seq"])  # a repeat has its twin's range
+    last = ranges[-1][1]
+    await seen.wait_for(lambda evs: any(e == "execution:log" and d["data"]["to_seq"] == last for e, d in evs))
+    got = seqs_of(seen.events)
+    assert got == list(range(start + 1, last + 1))
+    await watcher.disconnect()
+    await ex.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM execution_logs") == last - start
+        assert await conn.fetchval("SELECT last_seq FROM rooms WHERE name = $1", f"execution:{eid}") == last
+    finally:
+        await conn.close()

@@ -3,6 +3,7 @@ the cancel-deadline sweep, the executor's reconnect hook, and retention of logs,
 
 from ..domain import Domain
 from ..retention import RetentionJob
+from . import otlp  # noqa: F401  (adds POST /v1/traces to the route table)
 from .events import events
 from .kind import ExecutionRooms
 from .routes import routes

@@ -52,6 +52,10 @@ class ExecutionRooms(RoomKind):
         logs = [RoomEvent.model_validate(e) for e in service.log_events(room, execution_id, lines)]
         return sorted(events + logs, key=lambda e: e.seq)
 
+    def split(self, room: str, payload: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
+        """A log batch as each level's watchers see it."""
+        return service.log_variants(room, payload)
+
     def live_rooms(self, room: str) -> list[str]:
         return [room, views.level_room(room, "debug")]
 

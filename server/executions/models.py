@@ -316,6 +316,7 @@ class ExecutionWatching(Outbound):
     room: str
     snapshot: ExecutionSnapshot
     events: list[dict[str, Any]] = Field(description="status, step, thought and artifact events after since_seq")
+    more_events: bool = Field(description="events stopped at the limit (1000): watch again from the last one")
     lines: list[LineView] = Field(description="log lines after since_seq at min_level or above")
     more: bool = Field(description="more backlog lines exist: read them with execution:logs from next_after")
     next_after: int

@@ -8,6 +8,7 @@ from ..realtime import rooms
 from ..realtime.models import RoomEvent
 from ..realtime.routes import EventsQuery
 from ..rest import Call, RouteTable
+from ..wire import parse
 from . import files, service, views
 from .models import (
     ArtifactBody,
@@ -88,8 +89,10 @@ async def set_status(call: Call, body: StatusBody) -> ExecutionView:
              errors=WRITE_ERRORS)
 async def update_step(call: Call, body: StepBody) -> StepView:
     """A step's status, output, attempts and duration (a step not in the plan is added)."""
-    return await service.update_step(call.core, call.actor, StepUpdate(
-        execution_id=call.uuid("execution_id"), step_id=call.path["step_id"], **body.model_dump()))
+    # The step id comes from the path: checked like any input, with its loc.
+    step = parse(StepUpdate, {"execution_id": str(call.uuid("execution_id")), "step_id": call.path["step_id"],
+                              **body.model_dump(exclude_none=True)}, "path")
+    return await service.update_step(call.core, call.actor, step)
 
 
 @routes.post("/api/executions/{execution_id}/logs", body=LogBody, response=LogAck, status=201, auth="required",

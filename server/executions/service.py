@@ -8,8 +8,10 @@ to ``room_events``: a batch takes its seq range from the room's counter and is w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -25,6 +27,7 @@ from ..realtime import store as room_store
 from ..realtime.outbox import Outbox
 from . import files, store, views
 from .models import (
+    LEVEL_NAMES,
     LEVELS,
     TERMINAL,
     ArtifactIn,
@@ -306,70 +309,142 @@ async def update_step(core: Core, actor: Actor, body: StepUpdate) -> StepView:
 # -- logs -----------------------------------------------------------------------------------------
 
 
-class _Duplicate(Exception):
-    def __init__(self, first: int, last: int) -> None:
-        self.first, self.last = first, last
-
-
-def _variants(room: str, lines: list[dict[str, Any]], levels: list[int]) -> list[tuple[list[dict], list[str]]]:
-    """The batch as each level's watchers see it: (lines, the level rooms that get exactly those).
-    Levels nest, so equal counts mean equal lines; an empty variant is not sent."""
-    out: list[tuple[list[dict], list[str]]] = []
+def log_variants(room: str, payload: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
+    """A log batch event as each level's watchers see it: (event, the level rooms that get exactly
+    it). Levels nest, so equal counts mean equal lines. Watchers of a level no line reaches get the
+    event with no lines: their seq still advances, so a filtered batch never looks like a lost one."""
+    lines = payload["data"]["lines"]
+    levels = [LEVELS[ln["level"]] for ln in lines]
+    lowest = min(levels)
+    out: list[tuple[dict[str, Any], list[str]]] = []
     for name, threshold in LEVELS.items():
-        subset = lines if threshold <= min(levels) else [ln for ln, lv in zip(lines, levels, strict=True)
-                                                          if lv >= threshold]
-        if not subset:
-            break
-        if out and len(out[-1][0]) == len(subset):
+        subset = lines if threshold <= lowest else [ln for ln, lv in zip(lines, levels, strict=True) if lv >= threshold]
+        if out and len(out[-1][0]["data"]["lines"]) == len(subset):
             out[-1][1].append(views.level_room(room, name))
         else:
-            out.append((subset, [views.level_room(room, name)]))
+            out.append(({**payload, "data": {**payload["data"], "lines": subset}}, [views.level_room(room, name)]))
     return out
 
 
-async def append_logs(core: Core, actor: Actor, body: LogBatch) -> LogAck:
-    """Store a batch once, in order, with one seq range; send it to watchers as one event per level."""
-    execution_id = body.execution_id
-    room = room_of(execution_id)
-    n = len(body.lines)
-    now = datetime.now(UTC)
-    levels = [LEVELS[ln.level] for ln in body.lines]
-    try:
-        async with core.db.acquire() as conn, conn.transaction():
-            r = await store.take_log_range(conn, execution_id, room, n)
+@dataclass
+class _Pending:
+    actor: Actor
+    body: LogBatch
+    done: asyncio.Future
+
+
+class _LogWriter:
+    """Log batches of one execution that reach this process while one is being written are written
+    together: one transaction, one seq range each, one COPY, one commit (a group commit). Order and
+    durability are those of one batch at a time; an executor that keeps batches in flight pays one
+    commit per group instead of one per batch."""
+
+    # Per server (several may share a Python process in tests) and execution.
+    writers: dict[tuple[int, UUID], _LogWriter] = {}
+
+    def __init__(self, core: Core, execution_id: UUID) -> None:
+        self.core, self.execution_id = core, execution_id
+        self.key = (id(core), execution_id)
+        self.pending: list[_Pending] = []
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    async def submit(cls, core: Core, actor: Actor, body: LogBatch) -> LogAck:
+        writer = cls.writers.get((id(core), body.execution_id))
+        start = writer is None
+        if writer is None:
+            writer = cls(core, body.execution_id)
+            cls.writers[writer.key] = writer
+        item = _Pending(actor, body, asyncio.get_running_loop().create_future())
+        writer.pending.append(item)
+        if start:
+            writer.task = asyncio.get_running_loop().create_task(writer.run())
+        return await item.done
+
+    async def run(self) -> None:
+        try:
+            while self.pending:
+                group, self.pending = self.pending, []
+                try:
+                    await self.write(group)
+                except BaseException as exc:
+                    for item in group:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+        finally:
+            del self.writers[self.key]
+            for item in self.pending:  # cancelled while waiting: nothing of theirs was written
+                if not item.done.done():
+                    item.done.set_exception(AppError("service.unavailable", "the server is stopping", 503))
+
+    async def write(self, group: list[_Pending]) -> None:
+        execution_id = self.execution_id
+        room = room_of(execution_id)
+        total = sum(len(item.body.lines) for item in group)
+        now = datetime.now(UTC)
+        records: list[tuple] = []
+        written: list[tuple[_Pending, int, int]] = []
+        async with self.core.db.acquire() as conn, conn.transaction():
+            r = await store.take_log_range(conn, execution_id, room, total)
             if r is None:
                 raise not_found()
-            if not _is_writer(actor, r["agent_id"], r["user_id"]):
-                if r["is_public"]:
-                    raise AppError("execution.forbidden", "only the executor or the owner may log here", 403)
-                raise not_found()
-            if r["status"] in TERMINAL:
-                raise _finished(r["status"])
-            last = r["last_seq"]
-            first = last - n + 1
-            if body.idempotency_key is not None:
-                prior = await store.batch_by_key(conn, execution_id, body.idempotency_key)
-                if prior is not None:
-                    raise _Duplicate(prior["from_seq"], prior["to_seq"])  # rolls the range back
-                await store.insert_batch_key(conn, execution_id, body.idempotency_key, first, last)
-            await store.copy_lines(conn, [
-                (execution_id, first + i, lv, ln.message, ln.metadata, ln.step_id, now)
-                for i, (ln, lv) in enumerate(zip(body.lines, levels, strict=True))
-            ])
-    except _Duplicate as dup:
-        return LogAck(execution_id=execution_id, from_seq=dup.first, to_seq=dup.last, count=dup.last - dup.first + 1,
-                      duplicate=True)
-    at = now.isoformat()
-    lines = [{"seq": first + i, "level": ln.level, "message": ln.message, "metadata": ln.metadata,
-              "step_id": ln.step_id, "at": at} for i, ln in enumerate(body.lines)]
-    routed = []
-    for subset, parts in _variants(room, lines, levels):
-        routed.append(("execution:log", {
-            "room": room, "seq": last, "type": "execution:log", "at": at,
-            "data": {"execution_id": str(execution_id), "from_seq": first, "to_seq": last, "lines": subset},
-        }, parts))
-    await core.realtime.publish((), routed=routed)
-    return LogAck(execution_id=execution_id, from_seq=first, to_seq=last, count=n, duplicate=False)
+            seq = r["last_seq"] - total  # the group's range is reserved; each batch takes its part
+            known = await store.batches_by_key(conn, execution_id, sorted(
+                {item.body.idempotency_key for item in group if item.body.idempotency_key is not None}))
+            keys: dict[str, tuple[int, int]] = {}
+            for item in group:
+                body = item.body
+                try:
+                    if not _is_writer(item.actor, r["agent_id"], r["user_id"]):
+                        if r["is_public"]:
+                            raise AppError("execution.forbidden", "only the executor or the owner may log here", 403)
+                        raise not_found()
+                    if r["status"] in TERMINAL:
+                        raise _finished(r["status"])
+                    key = body.idempotency_key
+                    if key is not None:
+                        prior = keys.get(key) or known.get(key)
+                        if prior is not None:
+                            first, last = prior
+                            item.done.set_result(LogAck(execution_id=execution_id, from_seq=first, to_seq=last,
+                                                        count=last - first + 1, duplicate=True))
+                            continue
+                except AppError as err:
+                    item.done.set_exception(err)
+                    continue
+                first = seq + 1
+                for ln in body.lines:
+                    seq += 1
+                    records.append((execution_id, seq, LEVELS[ln.level], ln.message, ln.metadata, ln.step_id, now))
+                if key is not None:
+                    keys[key] = (first, seq)
+                written.append((item, first, seq))
+            await store.insert_batch_keys(conn, execution_id, keys)
+            if seq < r["last_seq"]:  # refused or duplicate batches give their seqs back
+                await store.give_back_seqs(conn, room, r["last_seq"] - seq)
+            if records:
+                await store.copy_lines(conn, records)
+        # committed: publish, then answer
+        if written:
+            at = now.isoformat()
+            first_seq, last_seq = written[0][1], written[-1][2]
+            lines = [{"seq": rec[1], "level": LEVEL_NAMES[rec[2]], "message": rec[3], "metadata": rec[4],
+                      "step_id": rec[5], "at": at} for rec in records]
+            await self.core.realtime.publish_split("execution:log", {
+                "room": room, "seq": last_seq, "type": "execution:log", "at": at,
+                "data": {"execution_id": str(execution_id), "from_seq": first_seq, "to_seq": last_seq,
+                         "lines": lines}}, room)
+        for item, first, last in written:
+            if not item.done.done():
+                item.done.set_result(LogAck(execution_id=execution_id, from_seq=first, to_seq=last,
+                                            count=last - first + 1, duplicate=False))
+
+
+async def append_logs(core: Core, actor: Actor, body: LogBatch) -> LogAck:
+    """Store a batch once, in order, with one seq range; it goes to watchers as one event."""
+    return await _LogWriter.submit(core, actor, body)
 
 
 def log_events(room: str, execution_id: UUID, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
@@ -491,8 +566,9 @@ async def set_verified(core: Core, actor: Actor, execution_id: UUID, artifact_id
         if row is None:
             raise AppError("execution.artifact_not_found", "no such artifact", 404)
         artifact = views.artifact_view(row)
-        await out.room(conn, room_of(execution_id), "execution:artifact", {
-            "execution_id": str(execution_id), "artifact": artifact.model_dump(mode="json")})
+        if r["status"] not in TERMINAL:  # after the end nothing follows execution:ended; reads show it
+            await out.room(conn, room_of(execution_id), "execution:artifact", {
+                "execution_id": str(execution_id), "artifact": artifact.model_dump(mode="json")})
         return artifact
 
     return await _run(core, action)
@@ -603,6 +679,7 @@ async def watch(core: Core, sid: str, namespace: str, actor: Actor, body: WatchE
     lines = lines[:BACKLOG_LINES]
     return ExecutionWatching(
         room=room, snapshot=snap, events=[e.model_dump(mode="json") for e in events],
+        more_events=len(events) == rooms.REPLAY_LIMIT,
         lines=[views.line_view(r) for r in lines], more=more,
         next_after=lines[-1]["seq"] if more else last, last_seq=last,
     )

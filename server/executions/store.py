@@ -158,9 +158,14 @@ next AS (
 )
 SELECT e.status, e.agent_id, e.user_id, e.is_public, next.last_seq FROM e LEFT JOIN next ON true
 """
-BATCH_BY_KEY = "SELECT from_seq, to_seq FROM execution_log_batches WHERE execution_id = $1 AND idempotency_key = $2"
-INSERT_BATCH_KEY = """
-INSERT INTO execution_log_batches (execution_id, idempotency_key, from_seq, to_seq) VALUES ($1, $2, $3, $4)
+GIVE_BACK_SEQS = "UPDATE rooms SET last_seq = last_seq - $2 WHERE name = $1"
+BATCHES_BY_KEY = """
+SELECT idempotency_key, from_seq, to_seq FROM execution_log_batches
+WHERE execution_id = $1 AND idempotency_key = ANY($2::varchar[])
+"""
+INSERT_BATCH_KEYS = """
+INSERT INTO execution_log_batches (execution_id, idempotency_key, from_seq, to_seq)
+SELECT $1, k, f, t FROM unnest($2::varchar[], $3::bigint[], $4::bigint[]) AS b(k, f, t)
 """
 LOG_COLUMNS = ("execution_id", "seq", "level", "message", "metadata", "step_id", "created_at")
 LOGS_AFTER = """
@@ -314,12 +319,26 @@ async def take_log_range(conn: asyncpg.Connection, execution_id: UUID, room: str
     return await conn.fetchrow(TAKE_LOG_RANGE, execution_id, room, count)
 
 
-async def batch_by_key(conn: asyncpg.Connection, execution_id: UUID, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(BATCH_BY_KEY, execution_id, key)
+async def give_back_seqs(conn: asyncpg.Connection, room: str, count: int) -> None:
+    """Return the unused end of a reserved range (the room row is still locked by this transaction)."""
+    await conn.execute(GIVE_BACK_SEQS, room, count)
 
 
-async def insert_batch_key(conn: asyncpg.Connection, execution_id: UUID, key: str, first: int, last: int) -> None:
-    await conn.execute(INSERT_BATCH_KEY, execution_id, key, first, last)
+async def batches_by_key(conn: asyncpg.Connection, execution_id: UUID, keys: list[str]
+                         ) -> dict[str, tuple[int, int]]:
+    """The stored ranges of those of ``keys`` already used in this execution."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(BATCHES_BY_KEY, execution_id, keys)
+    return {r["idempotency_key"]: (r["from_seq"], r["to_seq"]) for r in rows}
+
+
+async def insert_batch_keys(conn: asyncpg.Connection, execution_id: UUID,
+                            ranges: dict[str, tuple[int, int]]) -> None:
+    if ranges:
+        keys = list(ranges)
+        await conn.execute(INSERT_BATCH_KEYS, execution_id, keys, [ranges[k][0] for k in keys],
+                           [ranges[k][1] for k in keys])
 
 
 async def copy_lines(conn: asyncpg.Connection, records: list[tuple]) -> None:

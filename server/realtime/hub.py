@@ -63,6 +63,7 @@ class Realtime:
         self.manager.on_revoke = self.credentials.revoke_soon
         self.manager.on_resubscribed = self._revalidate_soon
         self.manager.on_overflow = self._overflow
+        self.manager.on_split = self.deliver_split
 
     def add_kind(self, kind) -> None:
         """A room kind (realtime.rooms.RoomKind) this server serves."""
@@ -116,6 +117,31 @@ class Realtime:
         emits += [(event, data, AGENT_NS, agent_room(agent_id)) for agent_id, event, data in private]
         if emits:
             await self.manager.emit_batch(emits)
+
+    async def publish_split(self, event: str, payload: dict, room: str) -> None:
+        """A committed room event whose watchers see different parts of it (an execution's log
+        batch, by level): one message to the other processes, and every process (this one first)
+        builds and encodes only the parts its own watchers are in (``RoomKind.split``)."""
+        self.metrics.events_out.labels(room.split(":", 1)[0]).inc()
+        await self.deliver_split(event, payload, room)
+        await self.manager.publish_split(event, payload, room)
+
+    async def deliver_split(self, event: str, payload: dict, room: str) -> None:
+        kind = self.kinds.get(room.partition(":")[0])
+        if kind is None:
+            return
+        parts = None
+        for ns in NAMESPACES:
+            held = self.sio.manager.rooms.get(ns, {})
+            if not any(held.get(name) for name in kind.rooms_to_leave(room)):
+                continue
+            parts = parts if parts is not None else kind.split(room, payload)
+            for data, names in parts:
+                present = [name for name in names if held.get(name)]
+                if present:
+                    await self.manager.emit_local(event, data, ns, present)
+        for ev in self.manager.waiters_of(room):
+            ev.set()
 
     async def enter(self, sid: str, namespace: str, room: str) -> None:
         """Put a connection in a room (spectators on /spectate are counted, see audience.py)."""

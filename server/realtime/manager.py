@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 
 PROBE_METHOD = "arena_probe"
 REVOKE_METHOD = "arena_revoke"
+SPLIT_METHOD = "arena_split"
 _PROBE_PREFIX = json.dumps({"method": PROBE_METHOD})[:-1].encode()  # b'{"method": "arena_probe"'
 _REVOKE_PREFIX = json.dumps({"method": REVOKE_METHOD})[:-1].encode()
+_SPLIT_PREFIX = json.dumps({"method": SPLIT_METHOD})[:-1].encode()
 MAX_RETRY_SLEEP = 2.0
 REVOKE_RETRIES = 15
 
@@ -62,6 +64,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self.bounded_kinds: set[str] = set()
         self.queue_limit = settings.watcher_queue
         self.on_overflow: Callable[[str, str, str, dict], Awaitable[None]] | None = None
+        # Called with (event, data, room) for a split room event another process published.
+        self.on_split: Callable[[str, dict, str], Awaitable[None]] | None = None
         # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
         # reconnecting, so a restart can never leave two listeners delivering twice.
         self._generation = 0
@@ -137,6 +141,18 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         except Exception as exc:
             log.warning("cannot publish %d message(s) to Redis: %s", len(messages), exc)
 
+    async def publish_split(self, event: str, data: dict, room: str) -> None:
+        """One message to the other processes for a room event each of them splits for its own
+        watchers (hub.Realtime.publish_split)."""
+        await self._publish_many([{"method": SPLIT_METHOD, "event": event, "data": data, "room": room,
+                                   "host_id": self.host_id}])
+
+    async def emit_local(self, event: str, data: dict, namespace: str, rooms: list[str]) -> None:
+        """Emit to this process's members of ``rooms`` only (slow watchers checked first)."""
+        await self._handle_emit({"method": "emit", "event": event, "data": [data], "binary": False,
+                                 "namespace": namespace, "room": rooms, "skip_sid": None, "callback": None,
+                                 "host_id": self.host_id})
+
     async def _publish(self, data: dict) -> None:
         await self._publish_many([data])
 
@@ -196,6 +212,14 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 continue
             if isinstance(data, bytes) and data.startswith(_REVOKE_PREFIX):
                 await self._handle_revocation(data)
+                continue
+            if isinstance(data, bytes) and data.startswith(_SPLIT_PREFIX):
+                if own not in data and self.on_split is not None:
+                    try:
+                        message = json.loads(data)
+                        await self.on_split(message["event"], message["data"], message["room"])
+                    except (ValueError, KeyError, TypeError) as exc:
+                        log.warning("dropped a malformed split message: %s", exc)
                 continue
             if isinstance(data, bytes) and data.startswith(_PROBE_PREFIX):
                 try:
@@ -277,6 +301,9 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         event = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
         for sid, name in slow:
             await self.on_overflow(namespace, sid, name, event)  # type: ignore[misc]
+
+    def waiters_of(self, room: str) -> list[asyncio.Event]:
+        return list(self._waiters.get(room, ()))
 
     def add_waiter(self, room: str) -> asyncio.Event:
         ev = asyncio.Event()

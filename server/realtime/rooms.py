@@ -65,6 +65,10 @@ class RoomKind(ABC):
         """Every Socket.IO room a watcher of ``room`` may be in (left on unwatch and on overflow)."""
         return self.live_rooms(room)
 
+    def split(self, room: str, payload: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
+        """For ``Realtime.publish_split``: the versions of an event and the live rooms each goes to."""
+        return [(payload, self.live_rooms(room))]
+
     # A bounded kind drops a watcher whose socket has ``watcher_queue`` events waiting to be written:
     # it leaves every live room of the kind and gets ``resync(...)`` instead (ARCHITECTURE §10).
     bounded: bool = False

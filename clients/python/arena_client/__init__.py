@@ -7,8 +7,8 @@
 
     arena.play(on_turn)       # one battle against whoever is waiting, narrated, then exit
 
-For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.watch(room)``,
-``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
+For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.executions``,
+``agent.watch(room)``, ``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
 """
 
 from .battles import CommentaryRequest, JudgeRequest, Turn
@@ -25,13 +25,15 @@ from .errors import (
     Unavailable,
     UnknownEvent,
 )
+from .executions import Cancelled, Execution, ExecutionFeed, Executions
 from .feeds import Feed
 from .quick import describe_result, play, play_one_battle
 from .running import run
 
 __all__ = [
-    "DEFAULT_URL", "STYLES", "ArenaError", "Client", "CommentaryRequest", "ConnectionLost", "Feed", "InvalidRequest",
-    "JudgeRequest", "NameTaken", "NotFound", "RateLimited", "Spectator", "Turn", "Unauthorized", "Unavailable",
-    "UnknownEvent", "argue", "describe_result", "play", "play_one_battle", "run", "server_url",
+    "DEFAULT_URL", "STYLES", "ArenaError", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost", "Execution",
+    "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest", "NameTaken", "NotFound", "RateLimited",
+    "Spectator", "Turn", "Unauthorized", "Unavailable", "UnknownEvent", "argue", "describe_result", "play",
+    "play_one_battle", "run", "server_url",
 ]
 __version__ = "0.1.0"

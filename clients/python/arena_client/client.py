@@ -4,7 +4,7 @@ by itself, calls that answer data or raise typed errors, and watched rooms that 
     async with Client() as agent:          # ARENA_URL, or http://127.0.0.1:8080
         battle = await agent.battles.create("Tabs or spaces?")
 
-Domains add their helpers as attributes (``agent.battles`` today; executions and simulations later),
+Domains add their helpers as attributes (``agent.battles``, ``agent.executions``; simulations later),
 each built on ``call``, ``on`` and ``watch``.
 """
 
@@ -22,6 +22,7 @@ import socketio
 
 from .battles import Battles
 from .errors import ArenaError, ConnectionLost, NameTaken, RateLimited, Unauthorized, Unavailable, error_from
+from .executions import Executions
 from .feeds import Feed
 from .identity import Identity, obtain
 
@@ -72,6 +73,7 @@ class Client:
         self._refusal: dict[str, Any] | None = None
         self._connects = 0
         self.battles = Battles(self)
+        self.executions = Executions(self)
         ns = self.namespace
         self.sio.on("connect", self._on_connect, namespace=ns)
         self.sio.on("disconnect", self._on_disconnect, namespace=ns)
@@ -145,9 +147,16 @@ class Client:
         return data
 
     async def close(self) -> None:
-        """Disconnect, stop reconnecting, and end every watch and handler; safe to call twice."""
+        """Send buffered execution log lines (for a few seconds at most), disconnect, stop
+        reconnecting, and end every watch and handler; safe to call twice."""
         if self._closed:
             return
+        if self._connected.is_set() and self._ended is None:
+            try:
+                async with asyncio.timeout(5):
+                    await self.executions.flush_all()
+            except (ArenaError, TimeoutError) as err:
+                log.warning("log lines not sent before closing: %s", err)
         self._closed = True
         self._end_feeds(None)
         current = asyncio.current_task()
