@@ -25,9 +25,10 @@ class Outbound(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def parse(model: type[M], payload: Any, where: str | None = None) -> M:
+def parse(model: type[M], payload: Any, where: str | None = None, *, checked: bool = False) -> M:
     """Validate ``payload`` into ``model`` or raise ``validation.failed`` (or ``validation.too_deep``)
-    with details; ``where`` prefixes each error's ``loc`` (``query``, ``path``)."""
+    with details; ``where`` prefixes each error's ``loc`` (``query``, ``path``). ``checked``: the
+    caller already ran ``check_payload`` on it."""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -37,7 +38,8 @@ def parse(model: type[M], payload: Any, where: str | None = None) -> M:
             422,
             details=[{"loc": [], "msg": "expected an object", "type": "model_type"}],
         )
-    check_payload(payload, where)
+    if not checked:
+        check_payload(payload, where)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

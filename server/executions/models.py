@@ -254,6 +254,7 @@ class ExecutionView(Outbound):
     error_message: str | None
     cancel_requested_at: datetime | None
     cancel_deadline_at: datetime | None
+    cancel_reason: str | None
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None

@@ -48,7 +48,8 @@ def execution_view(r: asyncpg.Record) -> ExecutionView:
         input_value=r["input_value"], input_file=input_file, status=r["status"], is_public=r["is_public"],
         current_step=r["current_step"], total_steps=r["total_steps"], corrections_applied=r["corrections_applied"],
         metadata=r["metadata"], error_message=r["error_message"], cancel_requested_at=r["cancel_requested_at"],
-        cancel_deadline_at=r["cancel_deadline_at"], created_at=r["created_at"], started_at=r["started_at"],
+        cancel_deadline_at=r["cancel_deadline_at"], cancel_reason=r["cancel_reason"], created_at=r["created_at"],
+        started_at=r["started_at"],
         completed_at=r["completed_at"], duration_ms=duration, last_seq=r["last_seq"],
     )
 

@@ -22,7 +22,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError, error_ack, ok_ack
 from ..faults import answer_for
-from ..inputs import check_payload
+from ..inputs import check_payload, clean_size
 from ..ratelimit import Limit, Rate
 from ..wire import dump, parse
 from .hub import AGENT_NS, NAMESPACES
@@ -118,8 +118,11 @@ async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, pa
         raise
     limit = limit or core.settings.socket_max_message_bytes
     if payload is not None:
-        check_payload(payload)
-        if payload_size(payload) > limit:
+        size = clean_size(payload) if isinstance(payload, dict | list) else None
+        if size is None:
+            check_payload(payload)
+            size = payload_size(payload)
+        if size > limit:
             raise AppError("validation.payload_too_large", f"a socket message may be at most {limit} bytes", 413)
 
 
@@ -151,7 +154,9 @@ def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Call
         payload = args[0] if args else None
 
         async def run(call: EventCall) -> Any:
-            return await spec.handler(call, *([parse(spec.model, payload)] if spec.model is not None else []))
+            # _gate checked the payload already (check_payload): parse only validates its shape.
+            model = [parse(spec.model, payload, checked=True)] if spec.model is not None else []
+            return await spec.handler(call, *model)
 
         return await _answer(core_getter(), sio, spec.event, spec.namespace, sid, payload, run, spec.max_bytes)
 

@@ -1,4 +1,4 @@
-// REST reads (the leaderboard, profiles, replays). Errors carry the server's stable code.
+// REST calls (the leaderboard, profiles, replays, executions). Errors carry the server's stable code.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -8,23 +8,66 @@ export class ApiError extends Error {
   }
 }
 
-export async function getJSON(path, params) {
+async function request(method, path, params, body) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params || {})) {
     if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
   }
+  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (method !== "GET") {
+    // A write with the session cookie echoes the CSRF token of the arena_csrf cookie (docs/protocol.md).
+    init.headers["Content-Type"] = "application/json";
+    init.headers["X-CSRF-Token"] = csrfToken() || "";
+    init.body = JSON.stringify(body ?? {});
+  }
   let resp;
   try {
-    resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    resp = await fetch(url, init);
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached.");
   }
-  const body = await resp.json().catch(() => null);
+  const answer = await resp.json().catch(() => null);
   if (!resp.ok) {
-    const err = body && body.error;
+    const err = answer && answer.error;
     throw new ApiError(resp.status, err?.code || "http." + resp.status, err?.message || resp.statusText);
   }
-  return body;
+  return answer;
+}
+
+export function getJSON(path, params) {
+  return request("GET", path, params);
+}
+
+export function postJSON(path, body) {
+  return request("POST", path, null, body);
+}
+
+function cookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+/** The CSRF token of the logged-in session (the arena_csrf cookie), or null. */
+export function csrfToken() {
+  return cookie("arena_csrf") || null;
+}
+
+/**
+ * The logged-in user, or null. The page has no login form: a session exists when the arena_session
+ * cookie was set (by registering or logging in through the API); its readable twin arena_csrf says
+ * so without asking the server (and without a 401 for every anonymous visitor).
+ */
+export async function currentUser() {
+  if (!csrfToken()) return null;
+  try {
+    const me = await getJSON("/api/me");
+    return me.kind === "user" && me.user ? me.user : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Every event of a room's log from seq 1, page by page. */

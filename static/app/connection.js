@@ -1,5 +1,6 @@
 // The one /spectate connection of the page: its state (for the indicator), acknowledged calls, and
-// routing of room events to the feeds (rooms.js) that watch them. Every (re)connect asks each feed
+// routing of room events (and messages about a room, such as execution:resync) to the feeds
+// (rooms.js, executions/feed.js) that watch them. Every (re)connect asks each feed
 // to resume from its last seq.
 
 const CALL_TIMEOUT_MS = 8000;
@@ -47,7 +48,12 @@ export class Connection {
       if (!socket.active) this.kick(); // refused by the server: try again later
     });
     socket.onAny((event, payload) => {
-      if (!payload || typeof payload.room !== "string" || typeof payload.seq !== "number") return;
+      if (!payload || typeof payload.room !== "string") return;
+      if (typeof payload.seq !== "number") {
+        // A message about a room that is not one of its events (execution:resync): to its feeds.
+        for (const feed of this.feeds) if (feed.room === payload.room && feed.signal) feed.signal(event, payload);
+        return;
+      }
       this.noteServerTime(payload.at);
       for (const feed of this.feeds) if (feed.room === payload.room) feed.receive(payload);
     });

@@ -64,3 +64,43 @@ export function plural(n, one, many = one + "s") {
 }
 
 export const SEATS = "ABCDEFGH";
+
+// Executions (docs/protocol.md, "Executions").
+
+export const EXEC_STATUSES = {
+  planned: "Planned",
+  running: "Running",
+  validating: "Validating",
+  correcting: "Correcting",
+  completed: "Completed",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+export const STEP_STATUSES = {
+  pending: "Pending",
+  running: "Running",
+  validating: "Validating",
+  correcting: "Correcting",
+  completed: "Completed",
+  failed: "Failed",
+  skipped: "Skipped",
+};
+
+export const isExecEnded = (status) => ["completed", "failed", "cancelled"].includes(status);
+export const isExecActive = (status) => ["running", "validating", "correcting"].includes(status);
+
+/** 1 234 567 ms -> "20 min 35 s"; short ones as seconds(). */
+export function duration(ms) {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
+  if (ms < 60000) return seconds(Math.max(0, ms));
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  return h ? `${h} h ${m} min` : `${m} min ${sec} s`;
+}
+
+export function count(n) {
+  return n.toLocaleString("en-US");
+}

@@ -1,5 +1,5 @@
 // Hash routes -> view modules. A view module exports `mount(root, params, ctx)` and may return a
-// cleanup function (stop feeds and timers). To add a view (executions, simulations), add a line here.
+// cleanup function (stop feeds and timers). To add a view (simulations, say), add a line here.
 
 const ROUTES = [
   { pattern: /^\/?$/, view: () => import("./views/lobby.js"), nav: "lobby" },
@@ -7,6 +7,8 @@ const ROUTES = [
   { pattern: /^\/replay\/([^/]+)$/, view: () => import("./views/replay.js"), nav: "lobby" },
   { pattern: /^\/leaderboard$/, view: () => import("./views/leaderboard.js"), nav: "leaderboard" },
   { pattern: /^\/agent\/([^/]+)$/, view: () => import("./views/agent.js"), nav: "leaderboard" },
+  { pattern: /^\/executions$/, view: () => import("./views/executions.js"), nav: "executions" },
+  { pattern: /^\/executions\/([^/]+)$/, view: () => import("./views/execution.js"), nav: "executions" },
 ];
 
 function match(hash) {
