@@ -175,10 +175,20 @@ async def raw_copy(db_url: str, lines: int, size: int) -> tuple[float, float]:
         await conn.close()
 
 
-async def sample_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
+def _cpu(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += sum(p.cpu_times()[:2])
+    return total
+
+
+async def sample_rss(pid: int, peak: list[float], stop: asyncio.Event, samples: list[tuple[float, float]]) -> None:
     proc = psutil.Process(pid)
     while not stop.is_set():
-        peak[0] = max(peak[0], proc.memory_info().rss / 2**20)
+        rss = proc.memory_info().rss / 2**20
+        peak[0] = max(peak[0], rss)
+        samples.append((time.time(), rss))
         await asyncio.sleep(0.05)
 
 
@@ -224,10 +234,14 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         rss_before = psutil.Process(server.proc.pid).memory_info().rss / 2**20
         peak = [rss_before]
         stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(server.proc.pid, peak, stop))
+        samples: list[tuple[float, float]] = []
+        sampler = asyncio.create_task(sample_rss(server.proc.pid, peak, stop, samples))
 
         sent: dict[int, float] = {}
         batches = args.lines // args.batch
+        me, srv = psutil.Process(), psutil.Process(server.proc.pid)
+        pg_procs = [p for p in psutil.process_iter(["cmdline"]) if "postgres" in " ".join(p.info["cmdline"] or [])]
+        cpu0 = (sum(me.cpu_times()[:2]), sum(srv.cpu_times()[:2]), _cpu(pg_procs))
         started = time.time()
         last = await send_all(sio, eid, batches, args.batch, args.window, sent)
         acked = time.time()
@@ -236,6 +250,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
                 raise RuntimeError("watchers did not receive everything in 60 s")
             await asyncio.sleep(0.002)
         delivered = max(max(w.arrivals.values()) for w in watchers)
+        cpu1 = (sum(me.cpu_times()[:2]), sum(srv.cpu_times()[:2]), _cpu(pg_procs))
         await asyncio.sleep(1)
         stop.set()
         await sampler
@@ -256,13 +271,20 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"raw COPY, same rows, same database: {per_batch:,.0f} lines/s per {args.batch}-row COPY, "
               f"{at_once:,.0f} lines/s in one COPY")
         print(f"ratio: {ours / per_batch:.2f} of per-batch COPY, {ours / at_once:.2f} of one COPY")
-        print(f"server RSS: {rss_before:.1f} MB before, peak {peak[0]:.1f} MB (+{peak[0] - rss_before:.1f}), "
-              f"{rss_after:.1f} MB after (+{rss_after - rss_before:.1f})")
+        wall = delivered - started
+        print(f"CPU during the run: server {(cpu1[1] - cpu0[1]) / wall:.0%}, PostgreSQL "
+              f"{(cpu1[2] - cpu0[2]) / wall:.0%}, this process (executor and watchers) {(cpu1[0] - cpu0[0]) / wall:.0%}"
+              " of one core")
+        half = next(r for t, r in samples if t >= started + wall / 2)
+        print(f"server RSS: {rss_before:.1f} MB before, {half:.1f} MB halfway, peak {peak[0]:.1f} MB "
+              f"(+{peak[0] - rss_before:.1f}), {rss_after:.1f} MB after (+{rss_after - rss_before:.1f}); "
+              f"second half of the run: {rss_after - half:+.1f} MB")
         print(f"stalled watcher: {'told to resync from seq ' + str(told[0]['from_seq']) if told else 'NOT told'}; "
               f"it had {sum(1 for n, _ in stalled_events if n == 'execution:log')} batches queued")
         print(json.dumps({"lines_per_s": round(ours), "p99_ms": round(percentile(latencies, 99), 1),
                           "copy_per_batch": round(per_batch), "copy_at_once": round(at_once),
-                          "ratio": round(ours / per_batch, 3), "rss_growth_mb": round(peak[0] - rss_before, 1)}))
+                          "ratio": round(ours / per_batch, 3), "rss_growth_mb": round(peak[0] - rss_before, 1),
+                          "rss_second_half_mb": round(rss_after - half, 1)}))
         return 0
     finally:
         for w in watchers:

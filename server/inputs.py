@@ -68,7 +68,7 @@ def header_text(value: str | None, max_length: int = 512) -> str | None:
     return text[:max_length]
 
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # "unrolled": a third of the time of (?:[^"\\]|\\.)*
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _LONG_INT = re.compile(r"\d{19,}")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}

@@ -70,6 +70,12 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         # reconnecting, so a restart can never leave two listeners delivering twice.
         self._generation = 0
 
+    def set_server(self, server: Any) -> None:
+        super().set_server(server)
+        # The packets encode with orjson (packets.py); messages between processes stay with the json
+        # module, whose exact form (b'{"method": "emit"', '"host_id": "...') _listen matches on.
+        self.json = json
+
     # -- liveness ---------------------------------------------------------------------------------
     def listener_running(self) -> bool:
         thread = getattr(self, "thread", None)
