@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     retain_failed_executions_days: int = Field(30, ge=0)
     # Rooms of high-volume kinds (executions): the live events a watcher may have waiting to be
     # written before it is told to resync and dropped from live delivery.
-    watcher_queue: int = Field(64, ge=1)
+    watcher_queue: int = Field(16, ge=1)
     # Executions: how long an executor has to acknowledge a cancel before it is cancelled anyway;
     # the largest artifact or input file an upload may carry; a log batch's largest socket message.
     execution_cancel_grace_seconds: float = Field(10.0, ge=0)

@@ -62,6 +62,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "correcting": ("running", "validating", "failed", "cancelled"),
 }
 BACKLOG_LINES = 2000
+GROUP_LINES = 2000
 
 
 def not_found() -> AppError:
@@ -364,7 +365,16 @@ class _LogWriter:
     async def run(self) -> None:
         try:
             while self.pending:
-                group, self.pending = self.pending, []
+                # A group is at most GROUP_LINES lines (and always at least one batch): it goes out as
+                # one event, and a watcher's queue is bounded in events, so events stay small.
+                size, cut = 0, 0
+                for cut, item in enumerate(self.pending):  # noqa: B007 - cut is used after the loop
+                    size += len(item.body.lines)
+                    if size > GROUP_LINES and cut > 0:
+                        break
+                else:
+                    cut = len(self.pending)
+                group, self.pending = self.pending[:cut], self.pending[cut:]
                 try:
                     await self.write(group)
                 except BaseException as exc:
