@@ -79,6 +79,9 @@ CREATE TABLE execution_logs (
     PRIMARY KEY (execution_id, seq)
 );
 CREATE INDEX execution_logs_created_idx ON execution_logs (created_at);
+-- A watcher at warning or error reads only those lines: without these, it would scan the whole log.
+CREATE INDEX execution_logs_warning_idx ON execution_logs (execution_id, seq) WHERE level >= 30;
+CREATE INDEX execution_logs_error_idx ON execution_logs (execution_id, seq) WHERE level >= 40;
 
 -- A batch sent with an idempotency key is stored once: a retry finds its range here.
 CREATE TABLE execution_log_batches (

@@ -158,6 +158,7 @@ async def test_resume_from_another_process(make_server) -> None:
         missed = sorted([ln["seq"] for ln in r["lines"]] + [e["seq"] for e in r["events"]])
         assert missed == list(range(last + 1, r["last_seq"] + 1))
         assert r["snapshot"]["execution"]["total_steps"] == 1 and w["last_seq"] < last
+        assert r["snapshot"]["steps"][0]["attempts"] == 1  # an unplanned step that starts running counts one
         # and live again, across processes: written on one, seen on two
         await ex.ok("execution:log", {"execution_id": eid, "lines": [{"message": "e"}]})
         got = await seen2.wait_event("execution:log")
@@ -232,3 +233,29 @@ async def test_batches_in_flight_together_are_each_stored_once_in_order(make_ser
         assert await conn.fetchval("SELECT last_seq FROM rooms WHERE name = $1", f"execution:{eid}") == last
     finally:
         await conn.close()
+
+
+async def test_no_line_is_stored_after_the_end_even_when_racing_it(make_server) -> None:
+    """Batches in flight while the executor ends the run either land before execution:ended or are
+    refused with execution.finished: the terminal event stays the last seq of the room."""
+    import asyncio
+
+    srv = await make_server()
+    (ex,) = await make_agents(srv.api, srv.url, "racer")
+    eid = (await ex.ok("execution:create", {"input_type": "t", "input_value": "v", "is_public": True}))["id"]
+    await ex.ok("execution:status", {"execution_id": eid, "status": "running"})
+    sends = [ex.call("execution:log", {"execution_id": eid, "lines": [{"message": f"m{i}"}] * 50})
+             for i in range(30)]
+    sends.insert(15, ex.call("execution:status", {"execution_id": eid, "status": "completed"}))
+    answers = await asyncio.gather(*sends)
+    assert answers[15]["ok"]
+    logs = answers[:15] + answers[16:]
+    refused = [a for a in logs if not a["ok"]]
+    assert all(a["error"]["code"] == "execution.finished" for a in refused)
+    events = (await srv.api.get(f"/api/executions/{eid}/events", params={"limit": "1000"})).body
+    ended = [e for e in events if e["type"] == "execution:ended"]
+    assert len(ended) == 1 and events[-1] is ended[0]
+    stored = [ln["seq"] for e in events if e["type"] == "execution:log" for ln in e["data"]["lines"]]
+    assert stored and max(stored) < ended[0]["seq"]
+    assert len(stored) == 50 * sum(1 for a in logs if a["ok"])
+    await ex.close()

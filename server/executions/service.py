@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +62,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 BACKLOG_LINES = 2000
 GROUP_LINES = 2000
+GROUP_BYTES = 1024 * 1024
+EXPORT_PAGE = 2000
 
 
 def not_found() -> AppError:
@@ -228,19 +229,27 @@ async def read_logs(core: Core, actor: Actor, execution_id: UUID, after: int, mi
 
 
 async def export_logs(core: Core, actor: Actor, execution_id: UUID, request: web.Request) -> web.StreamResponse:
-    """Every line as NDJSON, streamed from one consistent read (memory stays flat however long)."""
+    """Every line up to now as NDJSON, a page at a time: the connection goes back to the pool before
+    each write, so a client that reads slowly (or not at all) holds no database connection."""
     import json
 
-    async with core.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with core.db.acquire() as conn:
         await _visible(conn, actor, execution_id)
-        resp = web.StreamResponse(headers={
-            "Content-Type": "application/x-ndjson; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="execution-{execution_id}.ndjson"',
-        })
-        await resp.prepare(request)
-        chunks: AsyncIterator[list[asyncpg.Record]] = store.all_logs(conn, execution_id)
-        async for rows in chunks:
-            await resp.write("".join(json.dumps(views.line_dict(r)) + "\n" for r in rows).encode())
+        last = await room_store.last_seq(conn, room_of(execution_id)) or 0
+    resp = web.StreamResponse(headers={
+        "Content-Type": "application/x-ndjson; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="execution-{execution_id}.ndjson"',
+    })
+    await resp.prepare(request)
+    after = 0
+    while after < last:
+        async with core.db.acquire() as conn:
+            rows = await store.logs_after(conn, execution_id, after, 0, EXPORT_PAGE)
+        rows = [r for r in rows if r["seq"] <= last]
+        if not rows:
+            break
+        after = rows[-1]["seq"]
+        await resp.write("".join(json.dumps(views.line_dict(r)) + "\n" for r in rows).encode())
     await resp.write_eof()
     return resp
 
@@ -365,16 +374,7 @@ class _LogWriter:
     async def run(self) -> None:
         try:
             while self.pending:
-                # A group is at most GROUP_LINES lines (and always at least one batch): it goes out as
-                # one event, and a watcher's queue is bounded in events, so events stay small.
-                size, cut = 0, 0
-                for cut, item in enumerate(self.pending):  # noqa: B007 - cut is used after the loop
-                    size += len(item.body.lines)
-                    if size > GROUP_LINES and cut > 0:
-                        break
-                else:
-                    cut = len(self.pending)
-                group, self.pending = self.pending[:cut], self.pending[cut:]
+                group, self.pending = _take_group(self.pending)
                 try:
                     await self.write(group)
                 except BaseException as exc:
@@ -390,39 +390,43 @@ class _LogWriter:
                     item.done.set_exception(AppError("service.unavailable", "the server is stopping", 503))
 
     async def write(self, group: list[_Pending]) -> None:
+        """One transaction for the group. Every answer is given after the commit (a duplicate's
+        too: its twin in the group may yet roll back), and before the publish, which cannot undo it."""
         execution_id = self.execution_id
         room = room_of(execution_id)
         total = sum(len(item.body.lines) for item in group)
         now = datetime.now(UTC)
         records: list[tuple] = []
         written: list[tuple[_Pending, int, int]] = []
+        answers: list[tuple[_Pending, LogAck | AppError]] = []
         async with self.core.db.acquire() as conn, conn.transaction():
             r = await store.take_log_range(conn, execution_id, room, total)
             if r is None:
                 raise not_found()
-            seq = r["last_seq"] - total  # the group's range is reserved; each batch takes its part
+            # Ended, or its room closed meanwhile (a closed room reserves nothing: last_seq is null).
+            ended = r["status"] in TERMINAL or r["last_seq"] is None
+            reserved = r["last_seq"] or 0
+            seq = reserved - total  # the group's range is reserved; each batch takes its part
             known = await store.batches_by_key(conn, execution_id, sorted(
                 {item.body.idempotency_key for item in group if item.body.idempotency_key is not None}))
             keys: dict[str, tuple[int, int]] = {}
             for item in group:
                 body = item.body
-                try:
-                    if not _is_writer(item.actor, r["agent_id"], r["user_id"]):
-                        if r["is_public"]:
-                            raise AppError("execution.forbidden", "only the executor or the owner may log here", 403)
-                        raise not_found()
-                    if r["status"] in TERMINAL:
-                        raise _finished(r["status"])
-                    key = body.idempotency_key
-                    if key is not None:
-                        prior = keys.get(key) or known.get(key)
-                        if prior is not None:
-                            first, last = prior
-                            item.done.set_result(LogAck(execution_id=execution_id, from_seq=first, to_seq=last,
-                                                        count=last - first + 1, duplicate=True))
-                            continue
-                except AppError as err:
-                    item.done.set_exception(err)
+                if not _is_writer(item.actor, r["agent_id"], r["user_id"]):
+                    sees = r["is_public"] or (item.actor.is_agent and r["user_id"] is not None
+                                              and item.actor.owner_id == r["user_id"])
+                    answers.append((item, AppError("execution.forbidden",
+                                                   "only the executor or the owner may log here", 403)
+                                    if sees else not_found()))
+                    continue
+                if ended:
+                    answers.append((item, _finished(r["status"] if r["status"] in TERMINAL else "completed")))
+                    continue
+                key = body.idempotency_key
+                prior = (keys.get(key) or known.get(key)) if key is not None else None
+                if prior is not None:
+                    answers.append((item, LogAck(execution_id=execution_id, from_seq=prior[0], to_seq=prior[1],
+                                                 count=prior[1] - prior[0] + 1, duplicate=True)))
                     continue
                 first = seq + 1
                 for ln in body.lines:
@@ -431,25 +435,44 @@ class _LogWriter:
                 if key is not None:
                     keys[key] = (first, seq)
                 written.append((item, first, seq))
+                answers.append((item, LogAck(execution_id=execution_id, from_seq=first, to_seq=seq,
+                                             count=seq - first + 1, duplicate=False)))
             await store.insert_batch_keys(conn, execution_id, keys)
-            if seq < r["last_seq"]:  # refused or duplicate batches give their seqs back
-                await store.give_back_seqs(conn, room, r["last_seq"] - seq)
+            if r["last_seq"] is not None and seq < reserved:  # refused or duplicate batches give theirs back
+                await store.give_back_seqs(conn, room, reserved - seq)
             if records:
                 await store.copy_lines(conn, records)
-        # committed: publish, then answer
+        for item, answer in answers:  # committed
+            if item.done.done():  # its caller went away; what it sent is stored all the same
+                continue
+            if isinstance(answer, AppError):
+                item.done.set_exception(answer)
+            else:
+                item.done.set_result(answer)
         if written:
             at = now.isoformat()
-            first_seq, last_seq = written[0][1], written[-1][2]
             lines = [{"seq": rec[1], "level": LEVEL_NAMES[rec[2]], "message": rec[3], "metadata": rec[4],
                       "step_id": rec[5], "at": at} for rec in records]
-            await self.core.realtime.publish_split("execution:log", {
-                "room": room, "seq": last_seq, "type": "execution:log", "at": at,
-                "data": {"execution_id": str(execution_id), "from_seq": first_seq, "to_seq": last_seq,
-                         "lines": lines}}, room)
-        for item, first, last in written:
-            if not item.done.done():
-                item.done.set_result(LogAck(execution_id=execution_id, from_seq=first, to_seq=last,
-                                            count=last - first + 1, duplicate=False))
+            try:
+                await self.core.realtime.publish_split("execution:log", {
+                    "room": room, "seq": written[-1][2], "type": "execution:log", "at": at,
+                    "data": {"execution_id": str(execution_id), "from_seq": written[0][1],
+                             "to_seq": written[-1][2], "lines": lines}}, room)
+            except Exception:  # stored and answered: watchers fill the gap by seq when they resync
+                log.exception("could not publish log lines %s-%s of execution %s", written[0][1],
+                              written[-1][2], execution_id)
+
+
+def _take_group(pending: list[_Pending]) -> tuple[list[_Pending], list[_Pending]]:
+    """The next group: at least one batch, then more while it stays within GROUP_LINES lines and
+    GROUP_BYTES of text. It goes out as one event, and a watcher's queue is bounded in events."""
+    lines = size = 0
+    for cut, item in enumerate(pending):
+        lines += len(item.body.lines)
+        size += sum(len(ln.message) + 100 for ln in item.body.lines)
+        if cut > 0 and (lines > GROUP_LINES or size > GROUP_BYTES):
+            return pending[:cut], pending[cut:]
+    return pending, []
 
 
 async def append_logs(core: Core, actor: Actor, body: LogBatch) -> LogAck:
@@ -668,6 +691,8 @@ async def watch(core: Core, sid: str, namespace: str, actor: Actor, body: WatchE
     the backlog in one consistent read: a change committed meanwhile is in the backlog or arrives
     live, and the client drops any seq it already has."""
     room = room_of(body.execution_id)
+    async with core.db.acquire() as conn:
+        await _visible(conn, actor, body.execution_id)  # before joining: a refused watcher hears nothing
     wanted = [room, views.level_room(room, body.min_level)]
     for name in views.level_rooms(room):
         if name not in wanted:

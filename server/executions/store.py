@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -125,7 +125,8 @@ UPSERT_STEP = """
 WITH upsert AS (
     INSERT INTO execution_steps (execution_id, step_id, position, name, description, status, output, attempts,
                                  duration_ms, started_at, completed_at)
-    SELECT $1, $2, coalesce(max(position), 0) + 1, coalesce($3::varchar, $2::varchar), $4::text, $5::varchar, $6::text, coalesce($7::int, 0), $8::bigint,
+    SELECT $1, $2, coalesce(max(position), 0) + 1, coalesce($3::varchar, $2::varchar), $4::text, $5::varchar,
+           $6::text, coalesce($7::int, CASE WHEN $5::varchar = 'running' THEN 1 ELSE 0 END), $8::bigint,
            CASE WHEN $5::varchar <> 'pending' THEN now() END,
            CASE WHEN $5::varchar IN ('completed', 'failed', 'skipped') THEN now() END
     FROM execution_steps WHERE execution_id = $1
@@ -148,12 +149,14 @@ SELECT * FROM upsert
 COUNT_STEPS = "UPDATE executions SET total_steps = (SELECT count(*) FROM execution_steps WHERE execution_id = $1) WHERE id = $1"
 
 # Logs. A batch: lock the room row and take the seq range in one statement (the execution's status,
-# executor and owner come with it), then COPY the lines.
+# executor and owner come with it), then COPY the lines. The execution is locked FOR SHARE first, in
+# the order an ending takes (execution, then room): a batch waiting on an ending sees its status, and
+# a closed room reserves nothing, so no line is ever stored after execution:ended.
 TAKE_LOG_RANGE = """
-WITH e AS (SELECT status, agent_id, user_id, is_public FROM executions WHERE id = $1),
+WITH e AS (SELECT status, agent_id, user_id, is_public FROM executions WHERE id = $1 FOR SHARE),
 next AS (
     UPDATE rooms SET last_seq = last_seq + $3
-    WHERE name = $2 AND EXISTS (SELECT 1 FROM e)
+    WHERE name = $2 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM e)
     RETURNING last_seq
 )
 SELECT e.status, e.agent_id, e.user_id, e.is_public, next.last_seq FROM e LEFT JOIN next ON true
@@ -172,6 +175,21 @@ LOGS_AFTER = """
 SELECT seq, level, message, metadata, step_id, created_at AS at
 FROM execution_logs
 WHERE execution_id = $1 AND seq > $2 AND level >= $3
+ORDER BY seq
+LIMIT $4
+"""
+# The same with the partial indexes' predicates written out, so the planner can use them.
+LOGS_AFTER_WARNING = """
+SELECT seq, level, message, metadata, step_id, created_at AS at
+FROM execution_logs
+WHERE execution_id = $1 AND seq > $2 AND level >= 30 AND level >= $3
+ORDER BY seq
+LIMIT $4
+"""
+LOGS_AFTER_ERROR = """
+SELECT seq, level, message, metadata, step_id, created_at AS at
+FROM execution_logs
+WHERE execution_id = $1 AND seq > $2 AND level >= 40 AND level >= $3
 ORDER BY seq
 LIMIT $4
 """
@@ -348,19 +366,8 @@ async def copy_lines(conn: asyncpg.Connection, records: list[tuple]) -> None:
 
 async def logs_after(conn: asyncpg.Connection, execution_id: UUID, after: int, min_level: int, limit: int
                      ) -> list[asyncpg.Record]:
-    return await conn.fetch(LOGS_AFTER, execution_id, after, min_level, limit)
-
-
-async def all_logs(conn: asyncpg.Connection, execution_id: UUID, chunk: int = 2000
-                   ) -> AsyncIterator[list[asyncpg.Record]]:
-    """Every line in order, a chunk at a time (for the export); call inside a transaction."""
-    after = 0
-    while True:
-        rows = await conn.fetch(LOGS_AFTER, execution_id, after, 0, chunk)
-        if not rows:
-            return
-        yield rows
-        after = rows[-1]["seq"]
+    query = LOGS_AFTER_ERROR if min_level >= 40 else LOGS_AFTER_WARNING if min_level >= 30 else LOGS_AFTER
+    return await conn.fetch(query, execution_id, after, min_level, limit)
 
 
 async def thoughts(conn: asyncpg.Connection, execution_id: UUID) -> list[asyncpg.Record]:

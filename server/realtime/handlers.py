@@ -79,7 +79,9 @@ class EventTable:
 def payload_size(payload: Any) -> int:
     if isinstance(payload, bytes | bytearray):
         return len(payload)
-    return len(json.dumps(payload, separators=(",", ":"), default=str).encode())
+    # The same measure as inputs.clean_size: compact JSON, UTF-8 bytes.
+    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode(
+        "utf-8", "surrogatepass"))
 
 
 def limits_for(core: Core, sid: str, actor: Actor) -> list[Limit]:

@@ -231,8 +231,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                     try:
                         message = orjson.loads(data)
                         await self.on_split(message["event"], message["data"], message["room"])
-                    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                        log.warning("dropped a malformed split message: %s", exc)
+                    except Exception as exc:  # never let one message end the listener
+                        log.warning("dropped a split message: %r", exc)
                 continue
             if isinstance(data, bytes) and data.startswith(_PROBE_PREFIX):
                 try:

@@ -169,6 +169,9 @@ async def watch_from(core: Core, sid: str, namespace: str, actor: Actor, room: s
     A refused watch leaves the connection out of the room.
     """
     impl = kind_of(core, room)  # an unknown kind fails before joining anything
+    _, room_id = split_room(room)
+    async with core.db.acquire() as conn:
+        await impl.authorize_watch(core, conn, actor, room_id)  # a refused watcher never joins
     live = impl.live_rooms(room)
     for name in live:
         await core.realtime.enter(sid, namespace, name)
