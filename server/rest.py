@@ -103,15 +103,21 @@ class RouteTable:
             app.router.add_route(r.method, r.path, _adapter(r), name=r.handler.__name__)
 
 
-async def _read_body(request: web.Request, limit: int) -> Any:
+async def read_raw_body(request: web.Request, limit: int, what: str = "the body") -> bytes:
+    """The request body as bytes, refused with ``validation.payload_too_large`` past ``limit``
+    (before reading, when Content-Length says so)."""
     if request.content_length is not None and request.content_length > limit:
-        raise AppError("validation.payload_too_large", f"the body is over {limit} bytes", 413)
+        raise AppError("validation.payload_too_large", f"{what} is over {limit} bytes", 413)
     raw = bytearray()
     async for chunk in request.content.iter_chunked(65536):
         raw += chunk
         if len(raw) > limit:
-            raise AppError("validation.payload_too_large", f"the body is over {limit} bytes", 413)
-    return parse_json(bytes(raw))
+            raise AppError("validation.payload_too_large", f"{what} is over {limit} bytes", 413)
+    return bytes(raw)
+
+
+async def _read_body(request: web.Request, limit: int) -> Any:
+    return parse_json(await read_raw_body(request, limit))
 
 
 def _adapter(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

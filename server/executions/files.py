@@ -16,6 +16,7 @@ import filetype
 from aiohttp import web
 
 from ..errors import AppError
+from ..rest import read_raw_body
 from ..settings import Settings
 
 SUBDIR = Path("files") / "executions"
@@ -54,17 +55,11 @@ def sniff(head: bytes) -> str:
 
 async def read_upload(request: web.Request, limit: int) -> bytes:
     """The raw request body, refused with ``validation.payload_too_large`` past ``limit``."""
-    if request.content_length is not None and request.content_length > limit:
-        raise AppError("validation.payload_too_large", f"a file may be at most {limit} bytes", 413)
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        raw += chunk
-        if len(raw) > limit:
-            raise AppError("validation.payload_too_large", f"a file may be at most {limit} bytes", 413)
+    raw = await read_raw_body(request, limit, "a file")
     if not raw:
         raise AppError("validation.failed", "the file is empty", 422,
                        details=[{"loc": ["body"], "msg": "empty", "type": "missing"}])
-    return bytes(raw)
+    return raw
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -42,7 +42,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
 from ..inputs import INT32_MAX
-from ..rest import Call
+from ..rest import Call, read_raw_body
 from . import service, store
 from .models import (
     MAX_BATCH_LINES,
@@ -548,20 +548,12 @@ def _encoding_of(request: web.Request) -> str:
 async def _read(request: web.Request, limit: int) -> bytes:
     """The body, decompressed by aiohttp as it arrives; over ``limit`` bytes (sent, or decompressed)
     it is ``validation.payload_too_large`` and reading stops."""
-    too_large = AppError("validation.payload_too_large", f"the body is over {limit} bytes (decompressed)", 413)
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    raw = bytearray()
     try:
-        async for chunk in request.content.iter_chunked(65536):
-            raw += chunk
-            if len(raw) > limit:
-                raise too_large
+        return await read_raw_body(request, limit, "the body (decompressed)")
     except (RequestPayloadError, HttpProcessingError):
         # the rest of the stream is unreadable: aiohttp drops the connection after answering, so say so
         raise AppError("otlp.invalid", "the body does not decompress as its Content-Encoding says", 400,
                        headers={"Connection": "close"}) from None
-    return bytes(raw)
 
 
 def _answer(encoding: str, rejected: int, problems: list[str]) -> web.Response:

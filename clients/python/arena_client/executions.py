@@ -23,11 +23,12 @@ import inspect
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArenaError, ConnectionLost, InvalidRequest, RateLimited, Unavailable
+from .feeds import QueuedEvents
 
 if TYPE_CHECKING:
     from .client import Client
@@ -45,7 +46,6 @@ EVENTS_PAGE = 1000  # the most events one execution:watch answer holds
 GAP_WAIT = 1.0
 CLEANUP_TIMEOUT = 30.0  # the longest a run block waits to end its execution
 STOP_TIMEOUT = 3.0  # ... when the program is stopping (the arena may be going away too)
-_END = object()
 
 CancelHandler = Callable[[str | None], Any]
 
@@ -419,7 +419,7 @@ class _Run:
         return await self.execution.__aexit__(*exc)
 
 
-class ExecutionFeed:
+class ExecutionFeed(QueuedEvents):
     """A watched execution: ``snapshot`` ({execution, steps, thoughts, artifacts}), then its room
     events, each once and in seq order (log lines as ``execution:log`` events), ending after
     ``execution:ended``. The backlog's lines and events are merged by seq, a long backlog is read page
@@ -581,31 +581,8 @@ class ExecutionFeed:
         if not self._closed:
             await self.client._rewatch(self)  # type: ignore[arg-type]
 
-    async def next(self, timeout: float | None = None) -> dict[str, Any]:
-        """The next event (waiting up to ``timeout`` seconds); StopAsyncIteration after the end."""
+    async def _ready(self) -> None:
         await self.start()
-        item = await asyncio.wait_for(self._queue.get(), timeout)
-        if item is _END or isinstance(item, ArenaError):
-            self._queue.put_nowait(item)
-            if isinstance(item, ArenaError):
-                raise item
-            raise StopAsyncIteration
-        return item
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        return await self.next()
-
-    def close(self, error: ArenaError | None = None) -> None:
-        """Stop: iteration ends (or raises ``error``) after the events already handed out."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._gap_task is not None:
-            self._gap_task.cancel()
-        self._queue.put_nowait(error if error is not None else _END)
 
     async def stop(self) -> None:
         """Stop watching (the arena stops sending) and end the iteration."""

@@ -23,7 +23,46 @@ _END = object()
 Watch = Callable[[str, int, bool], Awaitable[dict[str, Any]]]
 
 
-class Feed:
+class QueuedEvents:
+    """What a feed of events shares: a queue its readers iterate, closed with an end or an error.
+    A feed sets ``_queue``, ``_closed`` and ``_gap_task``; ``_ready`` runs before each read."""
+
+    _queue: asyncio.Queue
+    _closed: bool
+    _gap_task: asyncio.Task | None
+
+    async def _ready(self) -> None:
+        return None
+
+    async def next(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next event (waiting up to ``timeout`` seconds). Raises StopAsyncIteration once closed,
+        or the error that ended the connection (e.g. a revoked credential)."""
+        await self._ready()
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if item is _END or isinstance(item, ArenaError):
+            self._queue.put_nowait(item)
+            if isinstance(item, ArenaError):
+                raise item
+            raise StopAsyncIteration
+        return item
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        return await self.next()
+
+    def close(self, error: ArenaError | None = None) -> None:
+        """Stop: iteration ends (or raises ``error``) after the events already handed out."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._gap_task is not None:
+            self._gap_task.cancel()
+        self._queue.put_nowait(error if error is not None else _END)
+
+
+class Feed(QueuedEvents):
     """One room's events, in seq order, each once. ``async for event in feed`` yields them;
     ``snapshot`` is the room's state as of the last (re)watch."""
 
@@ -85,28 +124,3 @@ class Feed:
         finally:
             self._gap_task = None
 
-    async def next(self, timeout: float | None = None) -> dict[str, Any]:
-        """The next event (waiting up to ``timeout`` seconds). Raises StopAsyncIteration once closed,
-        or the error that ended the connection (e.g. a revoked credential)."""
-        item = await asyncio.wait_for(self._queue.get(), timeout)
-        if item is _END or isinstance(item, ArenaError):
-            self._queue.put_nowait(item)
-            if isinstance(item, ArenaError):
-                raise item
-            raise StopAsyncIteration
-        return item
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        return await self.next()
-
-    def close(self, error: ArenaError | None = None) -> None:
-        """Stop: iteration ends (or raises ``error``) after the events already handed out."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._gap_task is not None:
-            self._gap_task.cancel()
-        self._queue.put_nowait(error if error is not None else _END)
