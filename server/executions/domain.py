@@ -4,10 +4,12 @@ the cancel-deadline sweep, the executor's reconnect hook, and retention of logs,
 from ..domain import Domain
 from ..retention import RetentionJob
 from . import otlp  # noqa: F401  (adds POST /v1/traces to the route table)
+from .artifacts import retain_files
 from .events import events
 from .kind import ExecutionRooms
+from .logs import retain_logs
 from .routes import routes
-from .service import executor_connected, retain_executions, retain_files, retain_logs, sweep_cancels
+from .service import executor_connected, retain_executions, sweep_cancels
 
 domain = Domain(
     "executions",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..realtime.handlers import EventCall, EventTable
 from ..realtime.hub import AGENT_NS, SPECTATE_NS
-from . import service
+from . import artifacts, logs, service
 from .models import (
     ArtifactIn,
     ArtifactView,
@@ -50,7 +50,7 @@ async def step(call: EventCall, body: StepUpdate) -> StepView:
 @events.on("execution:log", LogBatch, response=LogAck, max_bytes="execution_log_max_message_bytes")
 async def log_batch(call: EventCall, body: LogBatch) -> LogAck:
     """A batch of log lines, stored once and in order (retry with the same idempotency_key)."""
-    return await service.append_logs(call.core, call.actor, body)
+    return await logs.append_logs(call.core, call.actor, body)
 
 
 @events.on("execution:thought", ThoughtIn, response=ThoughtView)
@@ -62,7 +62,7 @@ async def thought(call: EventCall, body: ThoughtIn) -> ThoughtView:
 @events.on("execution:artifact", ArtifactIn, response=ArtifactView)
 async def artifact(call: EventCall, body: ArtifactIn) -> ArtifactView:
     """An inline JSON artifact (files are uploaded over REST)."""
-    return await service.add_artifact(call.core, call.actor, body)
+    return await artifacts.add_artifact(call.core, call.actor, body)
 
 
 @events.on("execution:cancel", CancelRequest, response=ExecutionView)
@@ -79,9 +79,9 @@ for _ns in (AGENT_NS, SPECTATE_NS):
         return await service.watch(call.core, call.sid, call.namespace, call.actor, body)
 
     @events.on("execution:logs", ReadLogs, namespace=_ns, response=LogsPage)
-    async def logs(call: EventCall, body: ReadLogs) -> LogsPage:
+    async def read_logs(call: EventCall, body: ReadLogs) -> LogsPage:
         """A page of stored log lines after a seq (the rest of a long backlog)."""
-        return await service.read_logs(call.core, call.actor, body.execution_id, body.after, body.min_level,
+        return await logs.read_logs(call.core, call.actor, body.execution_id, body.after, body.min_level,
                                        body.limit)
 
     @events.on("execution:get", ExecutionRef, namespace=_ns, response=ExecutionSnapshot)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +105,6 @@ def response(settings: Settings, rel: str, mime: str, name: str) -> web.FileResp
 def orphans(settings: Settings, in_use: set[str], older_than: float) -> list[str]:
     """Files under the executions' directory no row points at (and not being written right now:
     only files older than ``older_than`` seconds, since a row is written after its file)."""
-    import time
-
     root = settings.data_dir / SUBDIR
     if not root.is_dir():
         return []

@@ -14,7 +14,7 @@ from ..errors import AppError
 from ..realtime import store as room_store
 from ..realtime.models import RoomEvent
 from ..realtime.rooms import RoomKind
-from . import service, store, views
+from . import access, logs, service, store, views
 
 
 class ExecutionRooms(RoomKind):
@@ -28,14 +28,14 @@ class ExecutionRooms(RoomKind):
         try:
             execution_id = UUID(room_id)
         except ValueError:
-            raise service.not_found() from None
+            raise access.not_found() from None
         await service.snapshot_in(conn, actor, execution_id)  # raises execution.not_found when not visible
 
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
         return (await service.snapshot_in(conn, actor, UUID(room_id))).model_dump(mode="json")
 
     def missing(self, room: str) -> AppError:
-        return service.not_found()
+        return access.not_found()
 
     async def events_after(self, conn: asyncpg.Connection, room: str, since_seq: int, limit: int
                            ) -> list[RoomEvent]:
@@ -49,12 +49,12 @@ class ExecutionRooms(RoomKind):
             cut = min(ends)
             events = [e for e in events if e.seq <= cut]
             lines = [r for r in lines if r["seq"] <= cut]
-        logs = [RoomEvent.model_validate(e) for e in service.log_events(room, execution_id, lines)]
-        return sorted(events + logs, key=lambda e: e.seq)
+        batches = [RoomEvent.model_validate(e) for e in logs.log_events(room, execution_id, lines)]
+        return sorted(events + batches, key=lambda e: e.seq)
 
     def split(self, room: str, payload: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
         """A log batch as each level's watchers see it."""
-        return service.log_variants(room, payload)
+        return logs.log_variants(room, payload)
 
     def live_rooms(self, room: str) -> list[str]:
         return [room, views.level_room(room, "debug")]

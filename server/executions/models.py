@@ -69,16 +69,21 @@ class ExecutionRef(Inbound):
     execution_id: UUID
 
 
-class SetStatus(Inbound):
-    execution_id: UUID
+# -- what a change carries: the REST body (the ids are in the path), and the socket payload, which
+# is the same body with the ids -----------------------------------------------------------------
+
+
+class StatusBody(Inbound):
     status: Status
     error_message: Annotated[str, StringConstraints(max_length=10000)] | None = None
     current_step: NodeId | None = None
 
 
-class StepUpdate(Inbound):
+class SetStatus(StatusBody):
     execution_id: UUID
-    step_id: NodeId
+
+
+class StepBody(Inbound):
     status: StepStatus
     output: Text | None = None
     attempts: Int32 | None = Field(None, ge=0)
@@ -88,6 +93,11 @@ class StepUpdate(Inbound):
     description: Annotated[str, StringConstraints(max_length=4000)] | None = None
 
 
+class StepUpdate(StepBody):
+    execution_id: UUID
+    step_id: NodeId
+
+
 class LogLine(Inbound):
     level: Level = "info"
     message: Annotated[str, StringConstraints(max_length=16_000)]
@@ -95,15 +105,17 @@ class LogLine(Inbound):
     step_id: NodeId | None = None
 
 
-class LogBatch(Inbound):
-    execution_id: UUID
+class LogBody(Inbound):
     lines: list[LogLine] = Field(min_length=1, max_length=MAX_BATCH_LINES)
     idempotency_key: IdempotencyKey | None = None
 
 
-class ThoughtIn(Inbound):
+class LogBatch(LogBody):
     execution_id: UUID
-    node_id: NodeId = Field(validation_alias="id", serialization_alias="id")
+
+
+class ThoughtBody(Inbound):
+    id: NodeId
     parent_id: NodeId | None = None
     type: NodeType
     content: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
@@ -112,22 +124,32 @@ class ThoughtIn(Inbound):
     processing_time_ms: Int32 | None = Field(None, ge=0)
 
 
-class ArtifactIn(Inbound):
+class ThoughtIn(ThoughtBody):
     execution_id: UUID
+
+
+class ArtifactBody(Inbound):
     type: ArtifactType
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     data: Any = Field(description="inline JSON (an object, list, string or number)")
 
     @model_validator(mode="after")
-    def _data(self) -> ArtifactIn:
+    def _data(self) -> ArtifactBody:
         if self.data is None:
             raise ValueError("data is required (upload a file over REST for binary content)")
         return self
 
 
-class CancelRequest(Inbound):
+class ArtifactIn(ArtifactBody):
     execution_id: UUID
+
+
+class CancelBody(Inbound):
     reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class CancelRequest(CancelBody):
+    execution_id: UUID
 
 
 class SetVerified(Inbound):
@@ -160,58 +182,9 @@ class StatsQuery(Inbound):
     user: UUID | None = Field(None, description="whose executions (default: yours)")
 
 
-# -- bodies of REST twins (the id is in the path) ----------------------------------------------
-
-
-class StatusBody(Inbound):
-    status: Status
-    error_message: Annotated[str, StringConstraints(max_length=10000)] | None = None
-    current_step: NodeId | None = None
-
-
-class StepBody(Inbound):
-    status: StepStatus
-    output: Text | None = None
-    attempts: Int32 | None = Field(None, ge=0)
-    duration_ms: int | None = Field(None, ge=0, le=2**53)
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    description: Annotated[str, StringConstraints(max_length=4000)] | None = None
-
-
-class LogBody(Inbound):
-    lines: list[LogLine] = Field(min_length=1, max_length=MAX_BATCH_LINES)
-    idempotency_key: IdempotencyKey | None = None
-
-
-class ThoughtBody(Inbound):
-    id: NodeId
-    parent_id: NodeId | None = None
-    type: NodeType
-    content: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    metadata: Metadata = Field(default_factory=dict)
-    confidence: float | None = Field(None, ge=0, le=1)
-    processing_time_ms: Int32 | None = Field(None, ge=0)
-
-
-class ArtifactBody(Inbound):
-    type: ArtifactType
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    data: Any
-
-    @model_validator(mode="after")
-    def _data(self) -> ArtifactBody:
-        if self.data is None:
-            raise ValueError("data is required")
-        return self
-
-
 class UploadQuery(Inbound):
     type: ArtifactType
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class CancelBody(Inbound):
-    reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
 # -- views ------------------------------------------------------------------------------------

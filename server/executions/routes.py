@@ -9,7 +9,7 @@ from ..realtime.models import RoomEvent
 from ..realtime.routes import EventsQuery
 from ..rest import Call, RouteTable
 from ..wire import parse
-from . import files, service, views
+from . import artifacts, files, logs, service, views
 from .models import (
     ArtifactBody,
     ArtifactIn,
@@ -99,7 +99,7 @@ async def update_step(call: Call, body: StepBody) -> StepView:
              errors=WRITE_ERRORS)
 async def append_logs(call: Call, body: LogBody) -> LogAck:
     """A batch of log lines (retry with the same idempotency_key: stored once, ``duplicate`` says so)."""
-    return await service.append_logs(call.core, call.actor,
+    return await logs.append_logs(call.core, call.actor,
                                      LogBatch(execution_id=call.uuid("execution_id"), **body.model_dump()))
 
 
@@ -108,14 +108,14 @@ async def append_logs(call: Call, body: LogBody) -> LogAck:
 async def read_logs(call: Call) -> LogsPage:
     """Stored lines after ``after`` at ``min_level`` or above, in order."""
     q: LogsQuery = call.query  # type: ignore[assignment]
-    return await service.read_logs(call.core, call.actor, call.uuid("execution_id"), q.after, q.min_level, q.limit)
+    return await logs.read_logs(call.core, call.actor, call.uuid("execution_id"), q.after, q.min_level, q.limit)
 
 
 @routes.get("/api/executions/{execution_id}/logs/export", auth="optional", errors=READ_ERRORS,
             summary="Every log line as NDJSON (application/x-ndjson), streamed.")
 async def export_logs(call: Call) -> web.StreamResponse:
     """Every log line as NDJSON, streamed."""
-    return await service.export_logs(call.core, call.actor, call.uuid("execution_id"), call.request)
+    return await logs.export_logs(call.core, call.actor, call.uuid("execution_id"), call.request)
 
 
 @routes.get("/api/executions/{execution_id}/events", query=EventsQuery, response=list[RoomEvent],
@@ -139,7 +139,7 @@ async def add_thought(call: Call, body: ThoughtBody) -> ThoughtView:
              auth="required", errors=WRITE_ERRORS)
 async def add_artifact(call: Call, body: ArtifactBody) -> ArtifactView:
     """An inline JSON artifact."""
-    return await service.add_artifact(call.core, call.actor,
+    return await artifacts.add_artifact(call.core, call.actor,
                                       ArtifactIn(execution_id=call.uuid("execution_id"), **body.model_dump()))
 
 
@@ -151,7 +151,7 @@ async def upload_artifact(call: Call) -> ArtifactView:
     q: UploadQuery = call.query  # type: ignore[assignment]
     execution_id = call.uuid("execution_id")
     data = await files.read_upload(call.request, call.core.settings.execution_file_max_bytes)
-    return await service.upload_artifact(call.core, call.actor, execution_id, q.type, q.name, data)
+    return await artifacts.upload_artifact(call.core, call.actor, execution_id, q.type, q.name, data)
 
 
 @routes.get("/api/executions/{execution_id}/artifacts/{artifact_id}/file", auth="optional",
@@ -159,7 +159,7 @@ async def upload_artifact(call: Call) -> ArtifactView:
             summary="An artifact's file, with its sniffed type, as a download (plain images inline).")
 async def artifact_file(call: Call) -> web.StreamResponse:
     """An artifact's file."""
-    return await service.artifact_file(call.core, call.actor, call.uuid("execution_id"), call.uuid("artifact_id"))
+    return await artifacts.artifact_file(call.core, call.actor, call.uuid("execution_id"), call.uuid("artifact_id"))
 
 
 @routes.put("/api/executions/{execution_id}/artifacts/{artifact_id}/verified", body=SetVerified,
@@ -167,7 +167,7 @@ async def artifact_file(call: Call) -> web.StreamResponse:
                                                         "execution.artifact_not_found"])
 async def set_verified(call: Call, body: SetVerified) -> ArtifactView:
     """The owner marks an artifact verified (or not)."""
-    return await service.set_verified(call.core, call.actor, call.uuid("execution_id"), call.uuid("artifact_id"),
+    return await artifacts.set_verified(call.core, call.actor, call.uuid("execution_id"), call.uuid("artifact_id"),
                                       body.verified)
 
 
@@ -178,14 +178,14 @@ async def upload_input(call: Call) -> ExecutionView:
     """Upload the input file (once)."""
     execution_id = call.uuid("execution_id")
     data = await files.read_upload(call.request, call.core.settings.execution_file_max_bytes)
-    return await service.upload_input(call.core, call.actor, execution_id, data)
+    return await artifacts.upload_input(call.core, call.actor, execution_id, data)
 
 
 @routes.get("/api/executions/{execution_id}/input", auth="optional", errors=[*READ_ERRORS, "execution.file_missing"],
             summary="The input file, as a download.")
 async def input_file(call: Call) -> web.StreamResponse:
     """The input file."""
-    return await service.input_file(call.core, call.actor, call.uuid("execution_id"))
+    return await artifacts.input_file(call.core, call.actor, call.uuid("execution_id"))
 
 
 @routes.post("/api/executions/{execution_id}/cancel", body=CancelBody, response=ExecutionView, auth="required",

@@ -53,6 +53,12 @@ RETURNING cancel_deadline_at
 SET_INPUT_FILE = """
 UPDATE executions SET input_file_path = $2, input_file_size = $3, input_file_mime = $4 WHERE id = $1
 """
+ACTIVE_AGENT_OWNER = "SELECT owner_id FROM agents WHERE id = $1 AND is_active"
+TOTAL_STEPS = "SELECT total_steps FROM executions WHERE id = $1"
+PENDING_CANCELS = """
+SELECT id, cancel_reason, cancel_deadline_at FROM executions
+WHERE agent_id = $1 AND cancel_deadline_at IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled')
+"""
 CLAIM_CANCEL_DUE = """
 SELECT id FROM executions
 WHERE cancel_deadline_at <= now() AND status NOT IN ('completed', 'failed', 'cancelled')
@@ -288,6 +294,20 @@ async def request_cancel(conn: asyncpg.Connection, execution_id: UUID, grace_sec
 
 async def set_input_file(conn: asyncpg.Connection, execution_id: UUID, path: str, size: int, mime: str) -> None:
     await conn.execute(SET_INPUT_FILE, execution_id, path, size, mime)
+
+
+async def active_agent_owner(conn: asyncpg.Connection, agent_id: UUID) -> UUID | None:
+    """The owning user of an active agent (None: no such active agent, or no owner)."""
+    return await conn.fetchval(ACTIVE_AGENT_OWNER, agent_id)
+
+
+async def total_steps(conn: asyncpg.Connection, execution_id: UUID) -> int:
+    return await conn.fetchval(TOTAL_STEPS, execution_id)
+
+
+async def pending_cancels(conn: asyncpg.Connection, agent_id: UUID) -> list[asyncpg.Record]:
+    """The agent's executions with a cancel asked and not yet acknowledged."""
+    return await conn.fetch(PENDING_CANCELS, agent_id)
 
 
 async def claim_cancel_due(conn: asyncpg.Connection) -> UUID | None:
