@@ -6,8 +6,9 @@ nothing; against a raw COPY of the same rows into a scratch table of the same da
 The script starts the embedded PostgreSQL and Redis in a temporary directory and one server process
 (``python -m server serve``) on them. Then:
 
-- an executor agent (python-socketio on /agent) sends ``--lines`` lines in batches of ``--batch``
-  (``execution:log``), keeping ``--window`` batches in flight;
+- an executor agent (a bare websocket on /agent, its packets encoded before the clock starts) sends
+  ``--lines`` lines in batches of ``--batch`` (``execution:log``), keeping ``--window`` batches in
+  flight;
 - ``--watchers`` watchers tail the public execution on /spectate (bare websockets that only find each
   batch's first line, so this process's CPU goes to the server, not to JSON decoding);
 - an extra watcher (tests/stalled.py) watches and then reads nothing at all.
@@ -115,6 +116,60 @@ class Watcher:
         await self.http.close()
 
 
+class Executor:
+    """The executor as a bare Engine.IO websocket on /agent sending packets encoded before the clock
+    starts, so that this process's CPU (shared with the server on two cores) goes to the server,
+    not to building and encoding lines. Acks are matched by their id."""
+
+    def __init__(self) -> None:
+        self.http = aiohttp.ClientSession()
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.acks: dict[int, asyncio.Future[str]] = {}
+        self.next_id = 0
+        self._task: asyncio.Task | None = None
+
+    async def open(self, url: str, api_key: str) -> None:
+        self.ws = await self.http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
+        await self.ws.receive_str()
+        await self.ws.send_str("40/agent," + json.dumps({"api_key": api_key}))
+        while not (await self.ws.receive_str()).startswith("40/agent,"):
+            pass
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = msg.data
+            if data == "2":
+                await self.ws.send_str("3")
+            elif data.startswith("43/agent,"):
+                end = data.index("[", 9)
+                fut = self.acks.pop(int(data[9:end]), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(data[end:])
+
+    def encode(self, payload: dict) -> tuple[int, str]:
+        self.next_id += 1
+        return self.next_id, f"42/agent,{self.next_id}" + json.dumps(["execution:log", payload],
+                                                                     separators=(",", ":"))
+
+    async def call(self, ack_id: int, packet: str, timeout: float = 60) -> dict:
+        fut = asyncio.get_running_loop().create_future()
+        self.acks[ack_id] = fut
+        await self.ws.send_str(packet)
+        return json.loads(await asyncio.wait_for(fut, timeout))[0]
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self.http.close()
+
+
 def make_lines(batch_index: int, size: int) -> list[dict]:
     levels = ("debug", "info", "info", "info", "warning", "error")
     lines = [{"level": levels[i % len(levels)], "metadata": {"i": i}, "step_id": "work",
@@ -123,23 +178,27 @@ def make_lines(batch_index: int, size: int) -> list[dict]:
     return lines
 
 
-async def send_all(sio: socketio.AsyncClient, execution_id: str, batches: int, size: int, window: int,
-                   sent: dict[int, float], offset: int = 0) -> int:
+def encode_all(executor: Executor, execution_id: str, batches: int, size: int, offset: int = 0
+               ) -> list[tuple[int, str]]:
+    return [executor.encode({"execution_id": execution_id, "lines": make_lines(offset + i, size),
+                             "idempotency_key": f"b{offset + i}"}) for i in range(batches)]
+
+
+async def send_all(executor: Executor, packets: list[tuple[int, str]], window: int, sent: dict[int, float],
+                   offset: int = 0) -> int:
     sem = asyncio.Semaphore(window)
     last = 0
 
     async def one(i: int) -> None:
         nonlocal last
-        payload = {"execution_id": execution_id, "lines": make_lines(offset + i, size),
-                   "idempotency_key": f"b{offset + i}"}
         async with sem:
             sent[offset + i] = time.time()
-            ack = await sio.call("execution:log", payload, namespace="/agent", timeout=60)
+            ack = await executor.call(*packets[i])
             if not ack.get("ok"):
                 raise RuntimeError(f"batch {i}: {ack}")
             last = max(last, ack["data"]["to_seq"])
 
-    await asyncio.gather(*(one(i) for i in range(batches)))
+    await asyncio.gather(*(one(i) for i in range(len(packets))))
     return last
 
 
@@ -206,6 +265,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
     watchers: list[Watcher] = []
     stalled = None
     sio = socketio.AsyncClient(reconnection=False)
+    executor = Executor()
     try:
         await server.wait_ready(120)
         async with aiohttp.ClientSession() as http:
@@ -216,6 +276,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
                                                   "is_public": True}, namespace="/agent")
         eid = ack["data"]["id"]
         await sio.call("execution:status", {"execution_id": eid, "status": "running"}, namespace="/agent")
+        await executor.open(server.url, key)
         for _ in range(args.watchers):
             w = Watcher()
             await w.open(server.url, eid)
@@ -226,7 +287,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         # warm up (not counted): the same path, a tenth of the lines
         warm_sent: dict[int, float] = {}
         warm_batches = max(1, args.lines // args.batch // 10)
-        warm_last = await send_all(sio, eid, warm_batches, args.batch, args.window, warm_sent, offset=1_000_000)
+        warm = encode_all(executor, eid, warm_batches, args.batch, offset=1_000_000)
+        warm_last = await send_all(executor, warm, args.window, warm_sent, offset=1_000_000)
         end = time.time() + 60
         while any(w.last_seq < warm_last for w in watchers) and time.time() < end:
             await asyncio.sleep(0.01)
@@ -239,11 +301,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
 
         sent: dict[int, float] = {}
         batches = args.lines // args.batch
+        packets = encode_all(executor, eid, batches, args.batch)
         me, srv = psutil.Process(), psutil.Process(server.proc.pid)
         pg_procs = [p for p in psutil.process_iter(["cmdline"]) if "postgres" in " ".join(p.info["cmdline"] or [])]
         cpu0 = (sum(me.cpu_times()[:2]), sum(srv.cpu_times()[:2]), _cpu(pg_procs))
         started = time.time()
-        last = await send_all(sio, eid, batches, args.batch, args.window, sent)
+        last = await send_all(executor, packets, args.window, sent)
         acked = time.time()
         while any(w.last_seq < last for w in watchers):
             if time.time() - acked > 60:
@@ -291,6 +354,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
             await w.close()
         if stalled is not None:
             stalled.close()
+        await executor.close()
         with contextlib.suppress(Exception):
             await sio.disconnect()
         server.stop()

@@ -80,6 +80,7 @@ def _run(settings: Settings, socks: list[socket.socket]) -> int:
     from aiohttp import web
 
     from .app import create_app
+    from .gc_tuning import tune_gc
 
     try:
         import uvloop  # optional: 10-50% more fan-out throughput
@@ -92,6 +93,7 @@ def _run(settings: Settings, socks: list[socket.socket]) -> int:
     async def mark_started(_app: web.Application) -> None:
         nonlocal started
         started = True  # on_startup runs after every cleanup context: start-up is over
+        tune_gc(settings.gc_gen0_threshold)
 
     host, port = socks[0].getsockname()[:2]
     try:

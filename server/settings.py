@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     execution_cancel_grace_seconds: float = Field(10.0, ge=0)
     execution_file_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
     execution_log_max_message_bytes: int = Field(1024 * 1024, ge=1024)
+    # The garbage collector of a served process: its first generation is collected after this many
+    # new container objects (Python's default is 700), and what start-up built is frozen out of
+    # every collection. A 500-line log batch makes some 3,000 objects; at 700, the collector ran
+    # several times per batch and scanned the whole heap often (decoding and validating a batch
+    # took twice as long). 0 keeps Python's defaults.
+    gc_gen0_threshold: int = Field(50_000, ge=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import AppError, validation_failed
-from .inputs import check_payload, too_deep
+from .inputs import Checked, check_payload, loads_checked, too_deep
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +48,10 @@ def parse(model: type[M], payload: Any, where: str | None = None, *, checked: bo
 def parse_json(raw: bytes) -> Any:
     """Decode a JSON body, or raise ``validation.invalid_json``."""
     try:
-        return json.loads(raw) if raw else None
+        if not raw:
+            return None
+        value, clean = loads_checked(raw)
+        return Checked(value, len(raw)) if clean and type(value) is dict else value
     except RecursionError:
         raise too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:

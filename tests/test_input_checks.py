@@ -187,3 +187,76 @@ async def test_bytes_that_are_not_text_in_headers_never_reach_the_database(arena
         assert stored == "bot/\ufffd\ufffd-ish"  # what was not text became U+FFFD
     else:
         assert answer["error"]["code"] == code
+
+
+# -- the decode-time check (inputs.loads_checked) agrees with the exact one (check_payload) ----------
+
+_TRICKY = [
+    '{"a": "x\\u0000"}', '{"a\\u0000": 1}', '{"a": "\\ud800"}', '{"a": "\\udc00 low"}', '{"a": NaN}',
+    '{"a": -Infinity}', '{"a": 1e400}', '{"a": 9223372036854775807}', '{"a": 9223372036854775808}',
+    '{"a": -9223372036854775809}', '{"a": 18446744073709551616}', '{"a": 9.3e18}', '{"a": "9223372036854775808"}',
+    '{"a": ' + "[" * 31 + "]" * 31 + "}", '{"a": ' + "[" * 32 + "]" * 32 + "}", '{"a": "' + "[" * 40 + '"}',
+    '[' * 33 + ']' * 33, '"just text"', "123", '{"a": "\\ud83d\\ude00 a pair"}', '{"a": [1, 2.5, true, null]}',
+]
+
+
+def _exact(text: str) -> tuple[object, bool]:
+    """The json module and check_payload: the reference the fast path must agree with."""
+    from server.errors import AppError
+    from server.inputs import check_payload
+
+    try:
+        value = jsonlib.loads(text)
+    except (ValueError, RecursionError):
+        return None, False
+    try:
+        check_payload(value)
+    except AppError:
+        return value, False
+    return value, True
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_a_payload_passes_the_check_as_decoded_only_when_the_exact_check_passes_it(text: str) -> None:
+    from server.inputs import Checked, check_payload, loads_checked
+
+    expected, passes = _exact(text)
+    try:
+        value, clean = loads_checked(text)
+    except (ValueError, RecursionError):
+        assert expected is None and not passes  # both decoders refuse it
+        return
+    if clean:
+        assert passes, f"{text[:60]} passed as decoded but check_payload refuses it"
+        assert value == expected  # and it decoded to the same value (no integer turned into a float)
+        if isinstance(value, dict):
+            check_payload(Checked(value, len(text)))  # a Checked payload is passed at once
+    else:  # the slow path decides: the value is the json module's, which check_payload then judges
+        assert passes or jsonlib.dumps(value) == jsonlib.dumps(expected)
+
+
+def test_the_decode_time_check_agrees_with_the_exact_one_on_generated_json() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from server.inputs import loads_checked
+
+    leaves = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                       st.text(max_size=8))
+    values = st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                          st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+                          max_leaves=60)
+
+    @settings(max_examples=400, deadline=None)
+    @given(values)
+    def agree(value: object) -> None:
+        text = jsonlib.dumps(value)  # NaN and Infinity are written as the json module writes them
+        _, passes = _exact(text)
+        try:
+            _, clean = loads_checked(text)
+        except (ValueError, RecursionError):
+            assert not passes
+            return
+        assert not clean or passes
+
+    agree()

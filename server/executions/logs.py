@@ -24,7 +24,7 @@ from ..errors import AppError
 from ..realtime import store as room_store
 from . import store, views
 from .access import can_see, finished, is_writer, not_found, visible
-from .models import LEVEL_NAMES, LEVELS, TERMINAL, LogAck, LogBatch, LogsPage
+from .models import LEVELS, TERMINAL, LogAck, LogBatch, LogsPage
 from .views import room_of
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class _Pending:
     actor: Actor
     body: LogBatch
     done: asyncio.Future
+    size: int  # roughly, as it goes out: its messages and a hundred bytes a line
 
 
 class _LogWriter:
@@ -80,50 +81,71 @@ class _LogWriter:
         if writer is None:
             writer = cls(core, body.execution_id)
             cls.writers[writer.key] = writer
-        item = _Pending(actor, body, asyncio.get_running_loop().create_future())
+        item = _Pending(actor, body, asyncio.get_running_loop().create_future(),
+                        sum(len(ln["message"]) for ln in body.lines) + 100 * len(body.lines))
         writer.pending.append(item)
         if start:
             writer.task = asyncio.get_running_loop().create_task(writer.run())
         return await item.done
 
     async def run(self) -> None:
+        """Write group after group. A group's event goes out while the next group is written (the
+        publish of one and the transaction of the next overlap), and never before the previous
+        group's: watchers see the groups in order. The writer stays until its last publish is done,
+        so a batch that arrives meanwhile joins it rather than starting a second, unordered one."""
+        publishing: asyncio.Task | None = None
         try:
-            while self.pending:
+            while self.pending or publishing is not None:
+                if not self.pending:
+                    await publishing
+                    publishing = None
+                    continue
                 group, self.pending = _take_group(self.pending)
+                event = None
                 try:
-                    await self.write(group)
+                    event = await self.write(group)
                 except BaseException as exc:
                     for item in group:
                         if not item.done.done():
                             item.done.set_exception(exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
+                if publishing is not None:
+                    await publishing
+                    publishing = None
+                if event is not None:
+                    publishing = asyncio.get_running_loop().create_task(self.publish(event))
         finally:
+            if publishing is not None and not publishing.done():
+                publishing.cancel()
             del self.writers[self.key]
             for item in self.pending:  # cancelled while waiting: nothing of theirs was written
                 if not item.done.done():
                     item.done.set_exception(AppError("service.unavailable", "the server is stopping", 503))
 
-    async def write(self, group: list[_Pending]) -> None:
+    async def write(self, group: list[_Pending]) -> dict[str, Any] | None:
         """One transaction for the group. Every answer is given after the commit (a duplicate's
-        too: its twin in the group may yet roll back), and before the publish, which cannot undo it."""
+        too: its twin in the group may yet roll back); the room event of what was written is
+        returned, to be published after the answers (the publish cannot undo the commit)."""
         execution_id = self.execution_id
         room = room_of(execution_id)
         total = sum(len(item.body.lines) for item in group)
         now = datetime.now(UTC)
+        at = now.isoformat()
         records: list[tuple] = []
+        lines: list[dict[str, Any]] = []  # as they go out
         written: list[tuple[_Pending, int, int]] = []
         answers: list[tuple[_Pending, LogAck | AppError]] = []
         async with self.core.db.acquire() as conn, conn.transaction():
-            r = await store.take_log_range(conn, execution_id, room, total)
-            if r is None:
+            taken = await store.take_log_range(conn, execution_id, room, total, sorted(
+                {item.body.idempotency_key for item in group if item.body.idempotency_key is not None}))
+            if taken is None:
                 raise not_found()
+            r, known = taken
             # Ended, or its room closed meanwhile (a closed room reserves nothing: last_seq is null).
             ended = r["status"] in TERMINAL or r["last_seq"] is None
             reserved = r["last_seq"] or 0
             seq = reserved - total  # the group's range is reserved; each batch takes its part
-            known = await store.batches_by_key(conn, execution_id, sorted(
-                {item.body.idempotency_key for item in group if item.body.idempotency_key is not None}))
             keys: dict[str, tuple[int, int]] = {}
             for item in group:
                 body = item.body
@@ -144,7 +166,11 @@ class _LogWriter:
                 first = seq + 1
                 for ln in body.lines:
                     seq += 1
-                    records.append((execution_id, seq, LEVELS[ln.level], ln.message, ln.metadata, ln.step_id, now))
+                    level, message = ln.get("level", "info"), ln["message"]
+                    metadata, step_id = ln.get("metadata"), ln.get("step_id")
+                    records.append((execution_id, seq, LEVELS[level], message, metadata, step_id, now))
+                    lines.append({"seq": seq, "level": level, "message": message, "metadata": metadata,
+                                  "step_id": step_id, "at": at})
                 if key is not None:
                     keys[key] = (first, seq)
                 written.append((item, first, seq))
@@ -162,18 +188,18 @@ class _LogWriter:
                 item.done.set_exception(answer)
             else:
                 item.done.set_result(answer)
-        if written:
-            at = now.isoformat()
-            lines = [{"seq": rec[1], "level": LEVEL_NAMES[rec[2]], "message": rec[3], "metadata": rec[4],
-                      "step_id": rec[5], "at": at} for rec in records]
-            try:
-                await self.core.realtime.publish_split("execution:log", {
-                    "room": room, "seq": written[-1][2], "type": "execution:log", "at": at,
-                    "data": {"execution_id": str(execution_id), "from_seq": written[0][1],
-                             "to_seq": written[-1][2], "lines": lines}}, room)
-            except Exception:  # stored and answered: watchers fill the gap by seq when they resync
-                log.exception("could not publish log lines %s-%s of execution %s", written[0][1],
-                              written[-1][2], execution_id)
+        if not written:
+            return None
+        return {"room": room, "seq": written[-1][2], "type": "execution:log", "at": at,
+                "data": {"execution_id": str(execution_id), "from_seq": written[0][1], "to_seq": written[-1][2],
+                         "lines": lines}}
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        try:
+            await self.core.realtime.publish_split("execution:log", event, event["room"])
+        except Exception:  # stored and answered: watchers fill the gap by seq when they resync
+            log.exception("could not publish log lines %s-%s of execution %s", event["data"]["from_seq"],
+                          event["data"]["to_seq"], self.execution_id)
 
 
 def _take_group(pending: list[_Pending]) -> tuple[list[_Pending], list[_Pending]]:
@@ -182,7 +208,7 @@ def _take_group(pending: list[_Pending]) -> tuple[list[_Pending], list[_Pending]
     lines = size = 0
     for cut, item in enumerate(pending):
         lines += len(item.body.lines)
-        size += sum(len(ln.message) + 100 for ln in item.body.lines)
+        size += item.size
         if cut > 0 and (lines > GROUP_LINES or size > GROUP_BYTES):
             return pending[:cut], pending[cut:]
     return pending, []

@@ -158,20 +158,24 @@ COUNT_STEPS = "UPDATE executions SET total_steps = (SELECT count(*) FROM executi
 # executor and owner come with it), then COPY the lines. The execution is locked FOR SHARE first, in
 # the order an ending takes (execution, then room): a batch waiting on an ending sees its status, and
 # a closed room reserves nothing, so no line is ever stored after execution:ended.
+# FOR SHARE: the execution cannot be deleted until the group's lines are committed (execution_logs
+# has no foreign key, see sql/0006). The batches already stored under any of the keys ($4) come back
+# in the same round trip.
 TAKE_LOG_RANGE = """
 WITH e AS (SELECT status, agent_id, user_id, is_public FROM executions WHERE id = $1 FOR SHARE),
 next AS (
     UPDATE rooms SET last_seq = last_seq + $3
     WHERE name = $2 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM e)
     RETURNING last_seq
+),
+known AS (
+    SELECT array_agg(idempotency_key) AS keys, array_agg(from_seq) AS froms, array_agg(to_seq) AS tos
+    FROM execution_log_batches WHERE execution_id = $1 AND idempotency_key = ANY($4::varchar[])
 )
-SELECT e.status, e.agent_id, e.user_id, e.is_public, next.last_seq FROM e LEFT JOIN next ON true
+SELECT e.status, e.agent_id, e.user_id, e.is_public, next.last_seq, known.keys, known.froms, known.tos
+FROM e LEFT JOIN next ON true CROSS JOIN known
 """
 GIVE_BACK_SEQS = "UPDATE rooms SET last_seq = last_seq - $2 WHERE name = $1"
-BATCHES_BY_KEY = """
-SELECT idempotency_key, from_seq, to_seq FROM execution_log_batches
-WHERE execution_id = $1 AND idempotency_key = ANY($2::varchar[])
-"""
 INSERT_BATCH_KEYS = """
 INSERT INTO execution_log_batches (execution_id, idempotency_key, from_seq, to_seq)
 SELECT $1, k, f, t FROM unnest($2::varchar[], $3::bigint[], $4::bigint[]) AS b(k, f, t)
@@ -350,25 +354,20 @@ async def upsert_step(conn: asyncpg.Connection, execution_id: UUID, step_id: str
     return row
 
 
-async def take_log_range(conn: asyncpg.Connection, execution_id: UUID, room: str, count: int
-                         ) -> asyncpg.Record | None:
-    """Lock the execution's room and reserve ``count`` seqs: (status, agent_id, user_id, last_seq), or
-    None when there is no such execution."""
-    return await conn.fetchrow(TAKE_LOG_RANGE, execution_id, room, count)
+async def take_log_range(conn: asyncpg.Connection, execution_id: UUID, room: str, count: int, keys: list[str]
+                         ) -> tuple[asyncpg.Record, dict[str, tuple[int, int]]] | None:
+    """Lock the execution's room and reserve ``count`` seqs: (status, agent_id, user_id, is_public,
+    last_seq) and the stored ranges of those of ``keys`` already used in this execution; None when
+    there is no such execution."""
+    r = await conn.fetchrow(TAKE_LOG_RANGE, execution_id, room, count, keys)
+    if r is None:
+        return None
+    return r, dict(zip(r["keys"] or (), zip(r["froms"] or (), r["tos"] or (), strict=True), strict=True))
 
 
 async def give_back_seqs(conn: asyncpg.Connection, room: str, count: int) -> None:
     """Return the unused end of a reserved range (the room row is still locked by this transaction)."""
     await conn.execute(GIVE_BACK_SEQS, room, count)
-
-
-async def batches_by_key(conn: asyncpg.Connection, execution_id: UUID, keys: list[str]
-                         ) -> dict[str, tuple[int, int]]:
-    """The stored ranges of those of ``keys`` already used in this execution."""
-    if not keys:
-        return {}
-    rows = await conn.fetch(BATCHES_BY_KEY, execution_id, keys)
-    return {r["idempotency_key"]: (r["from_seq"], r["to_seq"]) for r in rows}
 
 
 async def insert_batch_keys(conn: asyncpg.Connection, execution_id: UUID,

@@ -22,7 +22,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError, error_ack, ok_ack
 from ..faults import answer_for
-from ..inputs import check_payload, clean_size
+from ..inputs import Checked, check_payload, clean_size
 from ..ratelimit import Limit, Rate
 from ..wire import dump, parse
 from .hub import AGENT_NS, NAMESPACES
@@ -120,7 +120,8 @@ async def _gate(core: Core, sio: Any, sid: str, namespace: str, actor: Actor, pa
         raise
     limit = limit or core.settings.socket_max_message_bytes
     if payload is not None:
-        size = clean_size(payload) if isinstance(payload, dict | list) else None
+        size = payload.size if type(payload) is Checked else \
+            clean_size(payload) if isinstance(payload, dict | list) else None
         if size is None:
             check_payload(payload)
             size = payload_size(payload)
