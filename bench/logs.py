@@ -64,47 +64,39 @@ FIRST = re.compile(r'"message":"b(\d+) ')
 SEQ = re.compile(r'"to_seq":(\d+)')
 
 
-class Watcher:
-    """A bare Engine.IO websocket on /spectate that notes when each batch arrives."""
+class BareSocket:
+    """A bare Engine.IO websocket on one namespace: it answers pings and hands every other text
+    message to ``on_text``, so this process's CPU goes to the server, not to a client library."""
+
+    namespace = "/"
 
     def __init__(self) -> None:
         self.http = aiohttp.ClientSession()
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.arrivals: dict[int, float] = {}
-        self.last_seq = 0
-        self.resyncs = 0
         self._task: asyncio.Task | None = None
 
-    async def open(self, url: str, execution_id: str) -> None:
+    async def connect(self, url: str, auth: dict | None = None) -> None:
         self.ws = await self.http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
         await self.ws.receive_str()
-        await self.ws.send_str("40/spectate,")
-        while not (await self.ws.receive_str()).startswith("40/spectate,"):
+        head = f"40{self.namespace},"
+        await self.ws.send_str(head + (json.dumps(auth) if auth else ""))
+        while not (await self.ws.receive_str()).startswith(head):
             pass
-        await self.ws.send_str(f'42/spectate,1["execution:watch",{{"execution_id":"{execution_id}"}}]')
-        while True:
-            msg = await self.ws.receive_str()
-            if msg.startswith("43/spectate,1"):
-                break
+
+    def start_reading(self) -> None:
         self._task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         async for msg in self.ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
-            data = msg.data
-            if data == "2":
+            if msg.data == "2":
                 await self.ws.send_str("3")
-            elif data.startswith('42/spectate,["execution:log"'):
-                now = time.time()
-                # a group commit sends several batches as one event: each batch's first line is marked
-                for first in FIRST.finditer(data):
-                    self.arrivals[int(first.group(1))] = now
-                seq = SEQ.search(data, 0, 400)
-                if seq:
-                    self.last_seq = max(self.last_seq, int(seq.group(1)))
-            elif data.startswith('42/spectate,["execution:resync"'):
-                self.resyncs += 1
+            else:
+                self.on_text(msg.data)
+
+    def on_text(self, data: str) -> None:
+        raise NotImplementedError
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -116,38 +108,58 @@ class Watcher:
         await self.http.close()
 
 
-class Executor:
-    """The executor as a bare Engine.IO websocket on /agent sending packets encoded before the clock
-    starts, so that this process's CPU (shared with the server on two cores) goes to the server,
-    not to building and encoding lines. Acks are matched by their id."""
+class Watcher(BareSocket):
+    """A watcher on /spectate that notes when each batch arrives."""
+
+    namespace = "/spectate"
 
     def __init__(self) -> None:
-        self.http = aiohttp.ClientSession()
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        super().__init__()
+        self.arrivals: dict[int, float] = {}
+        self.last_seq = 0
+        self.resyncs = 0
+
+    async def open(self, url: str, execution_id: str) -> None:
+        await self.connect(url)
+        await self.ws.send_str(f'42/spectate,1["execution:watch",{{"execution_id":"{execution_id}"}}]')
+        while not (await self.ws.receive_str()).startswith("43/spectate,1"):
+            pass
+        self.start_reading()
+
+    def on_text(self, data: str) -> None:
+        if data.startswith('42/spectate,["execution:log"'):
+            now = time.time()
+            # a group commit sends several batches as one event: each batch's first line is marked
+            for first in FIRST.finditer(data):
+                self.arrivals[int(first.group(1))] = now
+            seq = SEQ.search(data, 0, 400)
+            if seq:
+                self.last_seq = max(self.last_seq, int(seq.group(1)))
+        elif data.startswith('42/spectate,["execution:resync"'):
+            self.resyncs += 1
+
+
+class Executor(BareSocket):
+    """The executor on /agent, sending packets encoded before the clock starts (the load generator
+    shares the two cores with the server). Acks are matched by their id."""
+
+    namespace = "/agent"
+
+    def __init__(self) -> None:
+        super().__init__()
         self.acks: dict[int, asyncio.Future[str]] = {}
         self.next_id = 0
-        self._task: asyncio.Task | None = None
 
     async def open(self, url: str, api_key: str) -> None:
-        self.ws = await self.http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
-        await self.ws.receive_str()
-        await self.ws.send_str("40/agent," + json.dumps({"api_key": api_key}))
-        while not (await self.ws.receive_str()).startswith("40/agent,"):
-            pass
-        self._task = asyncio.create_task(self._read())
+        await self.connect(url, {"api_key": api_key})
+        self.start_reading()
 
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                break
-            data = msg.data
-            if data == "2":
-                await self.ws.send_str("3")
-            elif data.startswith("43/agent,"):
-                end = data.index("[", 9)
-                fut = self.acks.pop(int(data[9:end]), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(data[end:])
+    def on_text(self, data: str) -> None:
+        if data.startswith("43/agent,"):
+            end = data.index("[", 9)
+            fut = self.acks.pop(int(data[9:end]), None)
+            if fut is not None and not fut.done():
+                fut.set_result(data[end:])
 
     def encode(self, payload: dict) -> tuple[int, str]:
         self.next_id += 1
@@ -159,15 +171,6 @@ class Executor:
         self.acks[ack_id] = fut
         await self.ws.send_str(packet)
         return json.loads(await asyncio.wait_for(fut, timeout))[0]
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        await self.http.close()
 
 
 def make_lines(batch_index: int, size: int) -> list[dict]:
