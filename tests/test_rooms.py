@@ -11,7 +11,7 @@ import pytest
 from server.core import CORE
 from server.errors import AppError
 from server.realtime import rooms
-from tests.support import connect
+from tests.support import close_or_explain, connect
 
 
 class DemoKind(rooms.RoomKind):
@@ -164,6 +164,21 @@ async def test_rest_events_after_seq_and_long_poll(make_server) -> None:
     assert bad.status == 422 and bad.code == "validation.failed"
     missing = await two.api.get("/api/rooms/demo:none/events")
     assert missing.status == 404 and missing.code == "room.not_found"
+
+
+async def test_a_stopping_process_answers_its_long_polls(make_server) -> None:
+    # aiohttp waits for open requests before it stops: a 30 s poll must not hold a stop (or a
+    # rolling restart) for 30 s
+    one = await make_server()
+    core = _install(one)
+    room = await _create(core, "stop")
+    await _emit(core, room, 1)
+    poll = asyncio.create_task(one.api.get(f"/api/rooms/{room}/events", params={"after": "1", "wait": "30"}))
+    await asyncio.sleep(0.3)
+    assert not poll.done()
+    await close_or_explain(one.server, timeout=10)
+    r = await asyncio.wait_for(poll, 5)
+    assert r.status == 200 and r.body == []
 
 
 async def test_snapshot_only_watch_sends_no_past_events(arena, sockets) -> None:

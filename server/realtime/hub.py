@@ -227,7 +227,9 @@ class Realtime:
                 log.exception("pub/sub watchdog failed")
 
     async def close_connections(self) -> None:
-        """Close every client websocket of this process (they reconnect, to any process)."""
+        """Close every client websocket of this process (they reconnect, to any process) and answer
+        every long poll."""
+        self.manager.release_waiters()
         await close_all(self.open_sockets)
 
     async def close(self) -> None:

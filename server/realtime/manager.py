@@ -58,6 +58,7 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self._probes: dict[str, asyncio.Future[None]] = {}
         self._retries: set[asyncio.Task] = set()
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._stopping = False
         self._watch_namespace = watch_namespace
         # Slow watchers (ARCHITECTURE §10): in rooms of these kinds, a socket with ``queue_limit``
         # packets waiting to be written is handed to ``on_overflow(namespace, sid, room, event)``
@@ -320,8 +321,18 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
 
     def add_waiter(self, room: str) -> asyncio.Event:
         ev = asyncio.Event()
+        if self._stopping:
+            ev.set()  # a long poll started while the process stops answers at once
         self._waiters[room].add(ev)
         return ev
+
+    def release_waiters(self) -> None:
+        """Wake every REST long poll of this process, now and from now on: a stopping process must
+        not hold a poll (up to 30 s) open, and aiohttp waits for open requests before it stops."""
+        self._stopping = True
+        for waiters in self._waiters.values():
+            for ev in waiters:
+                ev.set()
 
     def remove_waiter(self, room: str, ev: asyncio.Event) -> None:
         waiters = self._waiters.get(room)
