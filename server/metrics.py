@@ -26,6 +26,9 @@ class Metrics:
         self.slow_watchers = Counter(
             "arena_slow_watchers", "Watchers dropped from live delivery for falling behind", ["kind"], registry=r
         )
+        self.pubsub_room_bytes = Counter(
+            "arena_pubsub_room_bytes", "Room-channel bytes read from Redis pub/sub", registry=r
+        )
         self.errors = Counter("arena_errors", "Errors answered, by code", ["transport", "code"], registry=r)
         self.request_latency = Histogram(
             "arena_http_request_seconds",

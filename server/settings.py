@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     # Rooms of high-volume kinds (executions): the live events a watcher may have waiting to be
     # written before it is told to resync and dropped from live delivery.
     watcher_queue: int = Field(16, ge=1)
+    # Fan-out (realtime/fanout.py): write each room event's frame once to every local websocket
+    # (off: every packet goes through its socket's queue and writer task). A socket with more than
+    # ws_write_buffer_bytes unsent, or socket_queue_limit packets queued, is a slow watcher.
+    fanout_fast_path: bool = True
+    ws_write_buffer_bytes: int = Field(1024 * 1024, ge=1024)
+    socket_queue_limit: int = Field(1000, ge=1)
+    # Room channels on Redis >= 7: SSUBSCRIBE/SPUBLISH (sharded pub/sub) instead of plain channels.
+    redis_sharded_pubsub: bool = False
     # Executions: how long an executor has to acknowledge a cancel before it is cancelled anyway;
     # the largest artifact or input file an upload may carry; a log batch's largest socket message.
     execution_cancel_grace_seconds: float = Field(10.0, ge=0)

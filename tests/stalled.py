@@ -68,11 +68,15 @@ class StalledWatcher:
                 return msg
 
     async def watch(self, namespace: str, execution_id: str, auth: Any = None) -> dict:
-        """Connect the namespace and watch; returns the watch ack. Then read nothing more."""
+        """Connect the namespace and watch an execution; returns the watch ack. Then read nothing more."""
+        return await self.call(namespace, "execution:watch", {"execution_id": execution_id}, auth)
+
+    async def call(self, namespace: str, event: str, payload: Any, auth: Any = None) -> dict:
+        """Connect the namespace and send one event (a watch); returns its ack. Then read nothing more."""
         await self._until(lambda m: m.startswith("0"))
         self.writer.write(_frame(f"40{namespace}," + (json.dumps(auth) if auth else "")))
         await self._until(lambda m: m.startswith(f"40{namespace},"))
-        self.writer.write(_frame(f'42{namespace},1["execution:watch",{{"execution_id":"{execution_id}"}}]'))
+        self.writer.write(_frame(f"42{namespace},1" + json.dumps([event, payload])))
         reply = await self._until(lambda m: m.startswith(f"43{namespace},1"))
         return json.loads(reply[len(f"43{namespace},1"):])[0]
 
@@ -87,7 +91,7 @@ class StalledWatcher:
                 elif msg.startswith("42/"):
                     name, data = json.loads(msg[msg.index(",") + 1:])
                     out.append((name, data))
-                    if name == "execution:resync":
+                    if name.endswith(":resync"):
                         return out
         except (TimeoutError, asyncio.IncompleteReadError):
             pass

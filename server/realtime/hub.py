@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from ..metrics import Metrics
 from ..settings import Settings
+from .fanout import LocalFanout
 from .manager import ArenaRedisManager
 from .models import RoomEvent
 from .packets import ArenaPacket
@@ -52,6 +53,9 @@ class Realtime:
             engineio_logger=False,
         )
         self.open_sockets = configure_transport(self.sio, settings.ws_compression)
+        self.manager.fanout = LocalFanout(self.sio.eio.sockets, self.open_sockets.by_eio_sid,
+                                          fast=settings.fanout_fast_path, write_limit=settings.ws_write_buffer_bytes,
+                                          queue_limit=settings.socket_queue_limit)
         self.kinds: dict[str, object] = {}
         # Called as hook(core, actor, sid) when an agent's socket goes (e.g. to start a seat's grace).
         self.disconnect_hooks: list = []
@@ -64,6 +68,7 @@ class Realtime:
         self.manager.on_resubscribed = self._revalidate_soon
         self.manager.on_overflow = self._overflow
         self.manager.on_split = self.deliver_split
+        self.manager.on_room_bytes = metrics.pubsub_room_bytes.inc
 
     def add_kind(self, kind) -> None:
         """A room kind (realtime.rooms.RoomKind) this server serves."""
@@ -72,18 +77,27 @@ class Realtime:
             self.manager.bounded_kinds.add(kind.kind)
 
     async def _overflow(self, namespace: str, sid: str, room: str, event: dict) -> None:
-        """A watcher of a bounded room fell ``watcher_queue`` events behind: it leaves every live room
-        of the watched room and gets one resync event (after what it already has queued)."""
+        """A socket fell too far behind (fanout.py's bounds) while an event of ``room`` went out.
+
+        A watcher of a room kind leaves every live room of the watched room and gets one resync
+        event (after what it already has waiting), and catches up by seq from it. A socket behind
+        on anything else (an agent's private messages) is disconnected: it reconnects and resumes.
+        """
         base = room.partition("#")[0]
         kind = self.kinds.get(base.partition(":")[0])
         if kind is None:
+            eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+            self.metrics.slow_watchers.labels("other").inc()
+            log.info("socket %s fell behind on %s; disconnecting it", sid, room or "its namespace")
+            if eio_sid is not None:
+                await self.sio.eio.disconnect(eio_sid)
             return
         for name in kind.rooms_to_leave(base):
             await self.leave(sid, namespace, name)
         name, payload = kind.resync(base, event)
         self.metrics.slow_watchers.labels(kind.kind).inc()
         log.info("watcher %s of %s fell behind; sent %s", sid, base, name)
-        await self.sio.emit(name, payload, to=sid, namespace=namespace, ignore_queue=True)
+        self.manager.send_forced(namespace, sid, name, payload)
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
@@ -148,6 +162,9 @@ class Realtime:
         await self.sio.enter_room(sid, room, namespace=namespace)
         if namespace == SPECTATE_NS and self.audience is not None:
             self.audience.changed()
+        # Before the caller reads what the socket should see: events other processes publish to
+        # the room from now on reach this process (channels.py).
+        await self.manager.channel_ready(room)
 
     async def leave(self, sid: str, namespace: str, room: str) -> None:
         await self.sio.leave_room(sid, room, namespace=namespace)
@@ -194,6 +211,9 @@ class Realtime:
 
     def drop_waiter(self, room: str, ev: asyncio.Event) -> None:
         self.manager.remove_waiter(room, ev)
+
+    async def channel_ready(self, room: str) -> bool:
+        return await self.manager.channel_ready(room)
 
     async def pubsub_healthy(self, timeout: float = 1.0) -> bool:
         return await self.manager.probe(timeout)

@@ -32,15 +32,16 @@ from redis.asyncio import Redis
 
 from ..redis_client import open_redis
 from ..settings import Settings
+from . import channels
+from .channels import Entry, Interest, base_room, framable, is_channel_room
+from .fanout import Encoded, LocalFanout, encode_event
 
 log = logging.getLogger(__name__)
 
 PROBE_METHOD = "arena_probe"
 REVOKE_METHOD = "arena_revoke"
-SPLIT_METHOD = "arena_split"
 _PROBE_PREFIX = json.dumps({"method": PROBE_METHOD})[:-1].encode()  # b'{"method": "arena_probe"'
 _REVOKE_PREFIX = json.dumps({"method": REVOKE_METHOD})[:-1].encode()
-_SPLIT_PREFIX = json.dumps({"method": SPLIT_METHOD})[:-1].encode()
 MAX_RETRY_SLEEP = 2.0
 REVOKE_RETRIES = 15
 
@@ -71,6 +72,20 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
         # reconnecting, so a restart can never leave two listeners delivering twice.
         self._generation = 0
+        # Local delivery (fanout.py); the hub sets it once its websocket record exists.
+        self.fanout: LocalFanout | None = None
+        # Room channels (channels.py): what this process listens to, and what Redis confirmed.
+        self.interest = Interest(self._interest_changed)
+        self._host_head = channels.head(self.host_id)
+        self._subscribed: set[str] = set()  # room channels asked for on the current connection
+        self._confirmed: set[str] = set()  # ... and confirmed by Redis
+        self._confirm_waiters: dict[str, asyncio.Future[None]] = {}
+        self._sync_task: asyncio.Task | None = None
+        self._sync_again = False
+        self._listening = False  # the current pub/sub connection is subscribed and read
+        self.sharded = False  # SSUBSCRIBE/SPUBLISH for room channels (REDIS_SHARDED_PUBSUB on Redis >= 7)
+        self.received_bytes = 0  # room-channel bytes read from Redis (tests, and the metric below)
+        self.on_room_bytes: Callable[[int], Any] | None = None
 
     def set_server(self, server: Any) -> None:
         super().set_server(server)
@@ -125,48 +140,111 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         await self.stop_listener()
         self.thread = self.server.start_background_task(self._thread)
 
-    # -- batched emits ------------------------------------------------------------------------------
-    async def emit_batch(self, emits: list[tuple[str, dict, str, str]]) -> None:
-        """Emit (event, data, namespace, room) in order: each handled here at once, as
-        python-socketio's ``emit`` does, then all published to the other processes in one Redis
-        pipeline instead of one awaited PUBLISH per emit. JSON payloads only (no binary)."""
-        messages = []
-        for event, data, namespace, room in emits:
-            message = {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace,
-                       "room": room, "skip_sid": None, "callback": None, "host_id": self.host_id}
-            await self._handle_emit(message)
-            messages.append(message)
-        await self._publish_many(messages)
+    # -- emits: delivered here at once, then published on their rooms' channels ---------------------
+    async def emit(self, event: str, data: Any, namespace: str | None = None, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+        """python-socketio's ``emit``, through the fast path (fanout.py) and the room channels. What
+        that path does not carry (callbacks, skipped sids, several arguments) takes the library's."""
+        room = to or room
+        namespace = namespace or "/"
+        if callback is not None or skip_sid is not None or isinstance(data, tuple):
+            await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, **kwargs)
+        elif kwargs.get("ignore_queue"):
+            await self.deliver(event, data, namespace, room)
+        else:
+            await self.emit_batch([(event, data, namespace, room)])
 
-    async def _publish_many(self, messages: list[dict]) -> None:
-        """Publish to the other processes. A failure is logged, not raised: what was published is
-        already committed and delivered here, and other processes' clients fill the gap by seq."""
+    async def emit_batch(self, emits: list[tuple[str, Any, str, Any]]) -> None:
+        """Emit (event, data, namespace, room) in order: each delivered here at once, then all
+        published to the other processes in one Redis pipeline, one message per room channel.
+        ``room`` is a room, a list of parts of one room, or None / a sid (the control channel)."""
+        by_channel: dict[str, list[Entry]] = {}
+        control: list[dict] = []
+        last: tuple[str, Any, bytes] | None = None
+        for event, data, namespace, room in emits:
+            if last is not None and last[0] == event and last[1] is data:
+                body = last[2]  # the same event to another namespace: encoded once
+            else:
+                body = encode_event(event, data)
+                last = (event, data, body)
+            await self.deliver(event, data, namespace, room, body)
+            names = room if isinstance(room, list) else [room]
+            if all(is_channel_room(n) and framable(n) and "," not in n for n in names) and framable(namespace):
+                by_channel.setdefault(base_room(names[0]), []).append(
+                    Entry(b"E", namespace, ",".join(names), body))
+            else:
+                control.append({"method": "emit", "event": event, "data": [data], "binary": False,
+                                "namespace": namespace, "room": room, "skip_sid": None, "callback": None,
+                                "host_id": self.host_id})
+        await self._publish_many(control, {base: channels.frame(self._host_head, entries)
+                                           for base, entries in by_channel.items()})
+
+    async def deliver(self, event: str, data: Any, namespace: str, room: Any, body: bytes | None = None) -> None:
+        """Send to this process's members of ``room`` (a name, a list of parts, or None for the whole
+        namespace) through fanout.py; a socket too far behind is handed to ``on_overflow``."""
+        ns_rooms = self.rooms.get(namespace)
+        names = room if isinstance(room, list) else [room]
+        if ns_rooms:
+            present = [ns_rooms[n]._fwdm for n in names if n in ns_rooms]
+            if present:
+                recipients = present[0] if len(present) == 1 else {k: v for p in present for k, v in p.items()}
+                encoded = Encoded(namespace, body if body is not None else encode_event(event, data))
+                first = names[0] if isinstance(names[0], str) else ""
+                bounded = first.partition(":")[0] in self.bounded_kinds
+                slow = self.fanout.send(list(recipients.items()), encoded,  # type: ignore[union-attr]
+                                        queue_limit=self.queue_limit if bounded else None)
+                if slow and self.on_overflow is not None:
+                    if data is None and body is not None:
+                        data = orjson.loads(body)[1] if body.startswith(b"[") else None
+                    payload = data if isinstance(data, dict) else {}
+                    for sid in slow:
+                        await self.on_overflow(namespace, sid, first, payload)
+        if namespace == self._watch_namespace:
+            for name in names:
+                if isinstance(name, str):
+                    # "execution:<id>#info" is a part of room "execution:<id>": its long-pollers wake.
+                    for ev in self._waiters.get(base_room(name), ()):
+                        ev.set()
+
+    async def _publish_many(self, messages: list[dict], framed: dict[str, bytes] | None = None) -> None:
+        """Publish to the other processes: library messages on the control channel, framed ones on
+        their room channels. A failure is logged, not raised: what was published is already
+        committed and delivered here, and other processes' clients fill the gap by seq."""
+        if not messages and not framed:
+            return
         try:
             async with self._publisher().pipeline(transaction=False) as pipe:
                 for m in messages:
                     pipe.publish(self.channel, self.json.dumps(m))
+                for base, message in (framed or {}).items():
+                    pipe.execute_command(self._publish_command(), self.room_channel(base), message)
                 await pipe.execute()
         except Exception as exc:
-            log.warning("cannot publish %d message(s) to Redis: %s", len(messages), exc)
+            log.warning("cannot publish %d message(s) to Redis: %s", len(messages) + len(framed or ()), exc)
+
+    def _publish_command(self) -> str:
+        return "SPUBLISH" if self.sharded else "PUBLISH"
+
+    def room_channel(self, base: str) -> str:
+        return f"{self.channel}#{base}"
 
     async def publish_split(self, event: str, data: dict, room: str) -> None:
         """One message to the other processes for a room event each of them splits for its own
-        watchers (hub.Realtime.publish_split). Its head has the json module's form that _listen
-        matches on; the payload is encoded with orjson (a log batch is tens of kilobytes)."""
-        head = json.dumps({"method": SPLIT_METHOD, "host_id": self.host_id})[:-1].encode()
-        message = (head + b', "event": ' + orjson.dumps(event) + b', "room": ' + orjson.dumps(room)
-                   + b', "data": ' + orjson.dumps(data) + b"}")
-        try:
-            await self._publisher().publish(self.channel, message)
-        except Exception as exc:  # delivered here already; other processes' clients fill the gap by seq
-            log.warning("cannot publish a split event to Redis: %s", exc)
+        watchers (hub.Realtime.publish_split), on the room's channel."""
+        message = channels.frame(self._host_head, [Entry(b"S", "", room, encode_event(event, data))])
+        await self._publish_many([], {base_room(room): message})
+
+    def send_forced(self, namespace: str, sid: str, event: str, data: Any) -> None:
+        """One event to one local socket past its bounds (the resync a slow watcher gets last)."""
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        if eio_sid is not None:
+            self.fanout.send([(sid, eio_sid)], Encoded(namespace, encode_event(event, data)),  # type: ignore[union-attr]
+                             force=True)
 
     async def emit_local(self, event: str, data: dict, namespace: str, rooms: list[str]) -> None:
         """Emit to this process's members of ``rooms`` only (slow watchers checked first)."""
-        await self._handle_emit({"method": "emit", "event": event, "data": [data], "binary": False,
-                                 "namespace": namespace, "room": rooms, "skip_sid": None, "callback": None,
-                                 "host_id": self.host_id})
-
+        await self.deliver(event, data, namespace, rooms)
     async def _publish(self, data: dict) -> None:
         await self._publish_many([data])
 
@@ -200,9 +278,10 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
 
     def _redis_connect(self) -> None:
         """A fresh client and pub/sub connection for the listener (the caller closed the old ones:
-        nothing of a half-dead connection is reused)."""
+        nothing of a half-dead connection is reused). Subscribe confirmations are read: a room
+        channel counts as listened to only once Redis confirmed it (``channel_ready``)."""
         self._listen_client = open_redis(self.redis_url, self.settings, size=1, for_pubsub=True)
-        self.pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub = self._listen_client.pubsub(ignore_subscribe_messages=False)
         self.connected = True
 
     async def close_clients(self) -> None:
@@ -217,25 +296,27 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
             self.redis = None
 
     async def _listen(self) -> AsyncIterator[bytes]:
+        control = self.channel.encode()
         own = f'"host_id": "{self.host_id}"'.encode()
-        async for data in super()._listen():
+        async for message in self._redis_listen_with_retries():
+            kind, channel, data = message.get("type"), message.get("channel"), message.get("data")
+            if kind in ("subscribe", "ssubscribe"):
+                self._channel_confirmed(channel.decode() if isinstance(channel, bytes) else str(channel))
+                continue
+            if kind not in ("message", "smessage") or not isinstance(data, bytes):
+                continue
+            if channel != control:
+                await self._room_message(data)
+                continue
             # Our own emits come back through the channel; python-socketio would JSON-decode each
             # (payload and all) only to drop it. A byte search is enough to drop it first. Probes and
             # callbacks carry no host_id of ours in that form, so they still pass.
-            if isinstance(data, bytes) and own in data and data.startswith(b'{"method": "emit"'):
+            if own in data and data.startswith(b'{"method": "emit"'):
                 continue
-            if isinstance(data, bytes) and data.startswith(_REVOKE_PREFIX):
+            if data.startswith(_REVOKE_PREFIX):
                 await self._handle_revocation(data)
                 continue
-            if isinstance(data, bytes) and data.startswith(_SPLIT_PREFIX):
-                if own not in data and self.on_split is not None:
-                    try:
-                        message = orjson.loads(data)
-                        await self.on_split(message["event"], message["data"], message["room"])
-                    except Exception as exc:  # never let one message end the listener
-                        log.warning("dropped a split message: %r", exc)
-                continue
-            if isinstance(data, bytes) and data.startswith(_PROBE_PREFIX):
+            if data.startswith(_PROBE_PREFIX):
                 try:
                     nonce = json.loads(data)["nonce"]
                 except (ValueError, KeyError):
@@ -245,6 +326,25 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                     fut.set_result(None)
                 continue
             yield data
+
+    async def _room_message(self, data: bytes) -> None:
+        """A framed message on a room channel (channels.py): deliver each entry here. Our own come
+        back too (we listen to the rooms we publish to while we have members): dropped by their head."""
+        self.received_bytes += len(data)
+        if self.on_room_bytes is not None:
+            self.on_room_bytes(len(data))
+        if data.startswith(self._host_head):
+            return
+        try:
+            for entry in channels.entries(data):
+                if entry.kind == b"E":
+                    room = entry.room.split(",") if "," in entry.room else entry.room
+                    await self.deliver("", None, entry.namespace, room, entry.body)
+                elif self.on_split is not None:
+                    event, payload = orjson.loads(entry.body)
+                    await self.on_split(event, payload, entry.room)
+        except Exception as exc:  # never let one message end the listener
+            log.warning("dropped a room message: %r", exc)
 
     async def _handle_revocation(self, data: bytes) -> None:
         try:
@@ -262,12 +362,14 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         while generation == self._generation:
             try:
                 if not subscribed:
+                    self._listening = False
                     await self._close_pubsub()
                     self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
+                    await self._subscribe_all()
                     subscribed = True
                     retry_sleep = 0.25
-                    log.info("subscribed to Redis channel %s", self.channel)
+                    log.info("subscribed to Redis channel %s and %d room channel(s)%s", self.channel,
+                             len(self._subscribed), " (sharded)" if self.sharded else "")
                     if self.on_resubscribed is not None:
                         self.on_resubscribed()
                 async for message in self.pubsub.listen():
@@ -282,48 +384,123 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 log.warning("Redis pub/sub listener lost its connection (%s); retrying in %.2f s",
                             exc, retry_sleep)
                 subscribed = False
+                self._listening = False
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, MAX_RETRY_SLEEP)
         # Retired: wait to be cancelled (ending instead would log "exited unexpectedly").
         await asyncio.Event().wait()
 
+    # -- room channels ------------------------------------------------------------------------------
+    async def _subscribe_all(self) -> None:
+        """On a new connection: the control channel and every room channel of current interest."""
+        if self.settings.redis_sharded_pubsub:
+            version = (await self._listen_client.info("server")).get("redis_version", "0")  # type: ignore[union-attr]
+            self.sharded = int(str(version).split(".")[0]) >= 7
+            if not self.sharded:
+                log.warning("REDIS_SHARDED_PUBSUB is on but Redis %s has no sharded pub/sub; using plain "
+                            "channels", version)
+        self._confirmed.clear()
+        self._subscribed = {self.room_channel(base) for base in self.interest.rooms()}
+        await self.pubsub.subscribe(self.channel)  # type: ignore[union-attr]
+        if self._subscribed:
+            await self._room_subscribe(sorted(self._subscribed))
+        self._listening = True
+
+    async def _room_subscribe(self, names: list[str]) -> None:
+        pubsub = self.pubsub
+        await (pubsub.ssubscribe(*names) if self.sharded else pubsub.subscribe(*names))  # type: ignore[union-attr]
+
+    async def _room_unsubscribe(self, names: list[str]) -> None:
+        pubsub = self.pubsub
+        await (pubsub.sunsubscribe(*names) if self.sharded else pubsub.unsubscribe(*names))  # type: ignore[union-attr]
+
+    def _interest_changed(self, base: str, on: bool) -> None:
+        """Called (synchronously) when a room gains its first local interest or loses its last: the
+        subscriptions follow in one background task, batched."""
+        self._sync_again = True
+        if self._sync_task is None or self._sync_task.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop (a unit test of the bookkeeping): the next connection subscribes all
+            self._sync_task = loop.create_task(self._sync_subscriptions())
+
+    async def _sync_subscriptions(self) -> None:
+        while self._sync_again:
+            self._sync_again = False
+            if not self._listening:
+                return  # the next (re)connection subscribes to everything of interest then
+            wanted = {self.room_channel(base) for base in self.interest.rooms()}
+            add, drop = sorted(wanted - self._subscribed), sorted(self._subscribed - wanted)
+            try:
+                if add:
+                    self._subscribed.update(add)
+                    await self._room_subscribe(add)
+                if drop:
+                    self._subscribed.difference_update(drop)
+                    self._confirmed.difference_update(drop)
+                    await self._room_unsubscribe(drop)
+            except Exception as exc:  # the listener reconnects and subscribes to everything wanted
+                log.warning("cannot change room subscriptions now: %s", exc)
+                return
+
+    def _channel_confirmed(self, name: str) -> None:
+        if name in self._subscribed:
+            self._confirmed.add(name)
+        fut = self._confirm_waiters.pop(name, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    async def channel_ready(self, room: str, timeout: float | None = None) -> bool:
+        """Wait until Redis confirmed this process's subscription to ``room``'s channel (call after
+        entering the room, before reading what a watcher should see): from then on every event
+        another process publishes to the room arrives here. False if not confirmed in ``timeout``
+        (Redis away: clients fill any gap by seq once it is back)."""
+        name = self.room_channel(base_room(room))
+        if name in self._confirmed or base_room(room) not in self.interest.counts:
+            return name in self._confirmed
+        fut = self._confirm_waiters.get(name)
+        if fut is None:
+            fut = self._confirm_waiters[name] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), self.settings.redis_timeout if timeout is None else timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
+        fresh = is_channel_room(room) and room not in self.rooms.get(namespace, {})
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if fresh:
+            self.interest.add(room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        held = is_channel_room(room) and room in self.rooms.get(namespace, {})
+        super().basic_leave_room(sid, namespace, room)
+        if held and room not in self.rooms.get(namespace, {}):
+            self.interest.remove(room)
+
     # -- slow watchers and room waiters -------------------------------------------------------------
     async def _handle_emit(self, message: dict) -> None:
-        room = message.get("room")
-        names = room if isinstance(room, list) else [] if room is None else [room]
-        if names and self.on_overflow is not None and names[0].partition(":")[0] in self.bounded_kinds:
-            await self._drop_slow(message, names)
-        await super()._handle_emit(message)
-        if message.get("namespace") == self._watch_namespace:
-            for name in names:
-                # "execution:<id>#info" is a part of room "execution:<id>": its long-pollers wake.
-                for ev in self._waiters.get(name.partition("#")[0], ()):
-                    ev.set()
-
-    async def _drop_slow(self, message: dict, names: list[str]) -> None:
-        """Hand every local socket of these rooms whose write queue is full to ``on_overflow``: one
-        check per socket, no per-socket task; the event then goes to the others only."""
-        namespace = message.get("namespace")
-        sockets = self.server.eio.sockets
-        slow: list[tuple[str, str]] = []
-        for name in names:
-            for sid, eio_sid in self.get_participants(namespace, name):
-                sock = sockets.get(eio_sid)
-                if sock is not None and sock.queue.qsize() >= self.queue_limit:
-                    slow.append((sid, name))
+        """An emit another process published on the control channel (to a sid, or a whole namespace)."""
+        if message.get("callback") is not None or message.get("binary") or message.get("skip_sid"):
+            await super()._handle_emit(message)
+            return
         data = message.get("data")
-        event = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
-        for sid, name in slow:
-            await self.on_overflow(namespace, sid, name, event)  # type: ignore[misc]
+        data = data[0] if isinstance(data, list) and len(data) == 1 else data
+        await self.deliver(message["event"], data, message.get("namespace") or "/", message.get("room"))
 
     def waiters_of(self, room: str) -> list[asyncio.Event]:
         return list(self._waiters.get(room, ()))
 
     def add_waiter(self, room: str) -> asyncio.Event:
+        """A REST long poll's interest in ``room``: its channel is listened to while it waits (the
+        caller awaits ``channel_ready`` before it reads)."""
         ev = asyncio.Event()
         if self._stopping:
             ev.set()  # a long poll started while the process stops answers at once
         self._waiters[room].add(ev)
+        self.interest.add(room)
         return ev
 
     def release_waiters(self) -> None:
@@ -336,7 +513,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
 
     def remove_waiter(self, room: str, ev: asyncio.Event) -> None:
         waiters = self._waiters.get(room)
-        if waiters is not None:
+        if waiters is not None and ev in waiters:
             waiters.discard(ev)
+            self.interest.remove(room)
             if not waiters:
                 del self._waiters[room]

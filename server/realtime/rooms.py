@@ -142,6 +142,8 @@ async def events_since(
             raise impl.missing(room)
     waiter = core.realtime.waiter(room) if wait > 0 else None
     try:
+        if waiter is not None:
+            await core.realtime.channel_ready(room)  # what another process publishes from now on wakes it
         events = await replay(core, room, after, limit)
         if events or waiter is None:
             return events

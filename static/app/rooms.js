@@ -87,6 +87,13 @@ export class RoomFeed {
     }
   }
 
+  /** A message about the room that is not one of its events. `room:resync`: this socket fell too
+   * far behind and the server took it out of the room's live stream; watching again from the last
+   * applied seq puts it back, with what it missed. */
+  signal(event) {
+    if (event === "room:resync") this.resume();
+  }
+
   /** One event, live or from a watch answer. */
   receive(ev) {
     if (this.stopped || ev.room !== this.room) return;

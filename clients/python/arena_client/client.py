@@ -265,6 +265,9 @@ class Client:
             return
         if isinstance(data, dict) and "seq" in data and data.get("room") in self._feeds:
             self._feeds[data["room"]].offer(data)
+        elif event == "room:resync" and isinstance(data, dict) and data.get("room") in self._feeds:
+            # fell too far behind: the arena took this socket out of the room; watch it again
+            self.spawn(self._rewatch(self._feeds[data["room"]]))
         for handler in self._handlers.get(event, ()):
             self.spawn(handler(data))
 
