@@ -1,21 +1,24 @@
-"""Fan-out benchmark: how fast battle events reach spectators, against a bare python-socketio baseline.
+"""Fan-out benchmark: how fast battle events reach spectators, against Node socket.io and bare python-socketio.
 
-    .venv/bin/python bench/fanout.py [--n 100 1000] [--seconds 10] [--workers 2] [--content-bytes 200]
+    .venv/bin/python bench/fanout.py [--n 100 1000] [--seconds 10] [--workers 2] [--rate R] [--targets ...]
 
-For each N it measures two servers with the same client code, in the same run:
+For each N it measures up to three servers with the same client code, in the same run:
 
-- ``arena``: ``python -m server serve`` on a fresh temporary data dir (embedded PostgreSQL and Redis);
+- ``node``: bench/node/baseline_server.js, the official Node socket.io 4.8 server speaking the same
+  battle subset (the reference: ratios are to it);
 - ``baseline``: bench/baseline_server.py, a bare python-socketio AsyncServer that only broadcasts
-  (in-memory rooms, no database, no Redis).
+  (in-memory rooms, no database, no Redis);
+- ``arena``: ``python -m server serve`` on a fresh temporary data dir (embedded PostgreSQL and Redis).
 
 N spectators per server (light websocket clients in ``--workers`` separate processes, see
 bench/spectators.py) watch one battle; two agents per server (python-socketio AsyncClients in this
 process) take turns as fast as the server lets them: a turn is submitted as soon as its
-``battle:your_turn`` prompt arrives.
+``battle:your_turn`` prompt arrives. With ``--rate R`` turns are paced instead so that R events per
+second reach the spectators (R / (2 N) turns per second), to compare latencies at the same load.
 
-The two servers play in alternating slices of ``--slice`` seconds (baseline, arena, baseline, ...)
+The servers play in alternating slices of ``--slice`` seconds (node, baseline, arena, node, ...)
 until each has played ``--seconds``, so a slow drift of the machine's speed (other tenants, a 2-core
-VM) hits both alike instead of whichever ran second. Between slices a server's battle waits (turn
+VM) hits all alike instead of whichever ran last. Between slices a server's battle waits (turn
 deadlines are an hour). A slice counts from its first submission to the last arrival of its events
 at a spectator; the next slice starts only once everything was delivered. A battle has at most 200
 turns, so battles are chained: spectators watch each new battle before its first turn (not counted).
@@ -23,13 +26,16 @@ turns, so battles are chained: spectators watch each new battle before its first
 Figures, per server and N:
 
 - events/s: ``battle:turn`` + ``battle:turn_started`` events delivered to spectators per second, summed
-  over all spectators (each turn produces these two room events on both servers; the few
+  over all spectators (each turn produces these two room events on every server; the few
   ``battle:status`` events when a battle ends are counted apart and left out);
 - turns/s: turns played per second;
 - p50/p99: from a turn's submission (the agent's clock, written into its content) to its
-  ``battle:turn`` event's arrival at a spectator, over every (turn, spectator) pair;
+  ``battle:turn`` event's arrival at a spectator, over every (turn, sampled spectator) pair;
 - ack p50: from a turn's submission to its ack at the agent;
-- ratio: arena events/s divided by the baseline's events/s for the same N.
+- server CPU, and server CPU µs per delivered event (server CPU time in its slices / events);
+- spectators' CPU: the spectator workers' CPU in the same slices, to tell a load-generator bottleneck;
+- ratios: events/s and CPU µs per event divided by Node's, p99 divided by Node's, and events/s
+  divided by the python-socketio baseline's, for the same N.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -56,6 +63,8 @@ import socketio
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+NODE_DIR = BENCH / "node"
+TARGETS = ("node", "baseline", "arena")  # the reference first; also the order of play on a tie
 HOST = "127.0.0.1"
 COUNTED = ("battle:turn", "battle:turn_started")
 MAX_TURNS = 200  # the arena's limit per battle
@@ -69,6 +78,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process (all its threads); 0 once it is gone."""
+    try:
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    except psutil.Error:
+        return 0.0
 
 
 def _die_with_parent() -> None:
@@ -109,15 +126,10 @@ class ServerProcess:
     def cpu(self) -> tuple[float, float]:
         """CPU seconds used so far by the server process, and by its children (PostgreSQL, Redis)."""
         try:
-            me = psutil.Process(self.proc.pid)
-            own = sum(me.cpu_times()[:2])
-            deps = 0.0
-            for child in me.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    deps += sum(child.cpu_times()[:2])
-            return own, deps
+            children = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.Error:
             return 0.0, 0.0
+        return cpu_seconds(self.proc.pid), sum(cpu_seconds(c.pid) for c in children)
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
@@ -158,6 +170,10 @@ class WorkerPool:
         if not answer.get("ok") and cmd["cmd"] != "drain":
             raise RuntimeError(f"spectator worker {proc.pid}: {cmd['cmd']} failed: {answer}")
         return answer
+
+    def cpu(self) -> list[float]:
+        """CPU seconds used so far by each worker."""
+        return [cpu_seconds(p.pid) for p in self.procs]
 
     async def all(self, cmds: dict | list[dict], timeout: float = 180) -> list[dict]:
         if isinstance(cmds, dict):
@@ -260,10 +276,11 @@ class Result:
     target: str
     n: int
     turns: int = 0
-    window: float = 0.0  # seconds: per battle, first submission -> last delivery, summed
+    window: float = 0.0  # seconds: per slice, first submission -> last delivery, summed
     events: int = 0  # counted events delivered (battle:turn + battle:turn_started), all spectators
     other: dict[str, int] = field(default_factory=dict)
     missing: int = 0  # battle:turn deliveries that never came
+    errors: int = 0  # what the spectators could not read
     latencies: list[float] = field(default_factory=list)
     acks: list[float] = field(default_factory=list)
     battles: int = 0
@@ -271,6 +288,8 @@ class Result:
     cpu_wall: float = 0.0  # seconds of wall time over which CPU was sampled (each slice's play + drain)
     cpu_own: float = 0.0  # CPU seconds of the server process in that time
     cpu_deps: float = 0.0  # ... of its child processes (the arena's embedded PostgreSQL and Redis)
+    cpu_workers: list[float] = field(default_factory=list)  # ... of each spectator worker
+    cpu_driver: float = 0.0  # ... of this process (the agents)
     setup: float = 0.0  # seconds spent connecting and watching (not measured)
 
     @property
@@ -280,6 +299,14 @@ class Result:
     @property
     def turns_per_s(self) -> float:
         return self.turns / self.window if self.window else 0.0
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_own * 1e6 / self.events if self.events else float("nan")
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -302,6 +329,34 @@ class Play:
     first: tuple[Agent, dict] | None = None  # a new battle's first prompt
 
 
+@dataclass
+class Sampler:
+    """CPU seconds of everything measured, read at a slice's start and again at its end."""
+
+    target: Target
+    pool: WorkerPool
+    wall: float = 0.0
+    server: tuple[float, float] = (0.0, 0.0)
+    workers: list[float] = field(default_factory=list)
+    driver: float = 0.0
+
+    def start(self) -> None:
+        self.wall = time.monotonic()
+        self.server = self.target.server.cpu()
+        self.workers = self.pool.cpu()
+        self.driver = time.process_time()
+
+    def stop(self, res: Result) -> None:
+        server = self.target.server.cpu()
+        res.cpu_wall += time.monotonic() - self.wall
+        res.cpu_own += server[0] - self.server[0]
+        res.cpu_deps += server[1] - self.server[1]
+        res.cpu_driver += time.process_time() - self.driver
+        spent = [after - before for before, after in zip(self.workers, self.pool.cpu(), strict=True)]
+        totals = res.cpu_workers or [0.0] * len(spent)
+        res.cpu_workers = [total + x for total, x in zip(totals, spent, strict=True)]
+
+
 async def new_battle(target: Target, pool: WorkerPool, play: Play, res: Result) -> None:
     """Create and join a battle, wait for its first prompt, and let every spectator watch it."""
     a, b = target.agents
@@ -315,10 +370,19 @@ async def new_battle(target: Target, pool: WorkerPool, play: Play, res: Result) 
     res.battles += 1
 
 
-async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float, pad: str, res: Result) -> None:
+async def sleep_until(when: float) -> None:
+    delay = when - time.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float, interval: float, pad: str,
+                     res: Result) -> None:
     """Play turns for about ``budget`` seconds (or to the end of the battle), then wait for every delivery.
 
-    Counts the time from the slice's first submission to the last arrival of its events.
+    Turns follow each other as fast as the server prompts them, or, when ``interval`` > 0, one per
+    ``interval`` seconds from the slice's start (as soon as possible when late). Counts the time from
+    the slice's first submission to the last arrival of its events.
     """
     setup_started = time.monotonic()
     if play.battle_id is None:
@@ -332,11 +396,13 @@ async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float
     else:  # the prompt that followed the previous slice's last turn
         agent, prompt = await target.next_prompt(battle_id)
     pending: list[asyncio.Task] = []
-    cpu_before, wall_before = target.server.cpu(), time.monotonic()
+    cpu = Sampler(target, pool)
+    cpu.start()
     started = time.time()
     deadline = started + budget
     turns = 0
     while True:
+        await sleep_until(started + turns * interval)
         sent = time.time()
         content = f"@T{sent:.6f}@ " + pad
         pending.append(asyncio.create_task(agent.turn(battle_id, content, sent)))
@@ -351,10 +417,7 @@ async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float
 
     drains = await pool.all({"cmd": "drain", "group": target.name, "turns": turns, "quiet": 0.1, "timeout": 60},
                             timeout=120)
-    cpu_after = target.server.cpu()
-    res.cpu_wall += time.monotonic() - wall_before
-    res.cpu_own += cpu_after[0] - cpu_before[0]
-    res.cpu_deps += cpu_after[1] - cpu_before[1]
+    cpu.stop(res)
     res.slices += 1
     res.turns += turns
     res.window += max(0.0, max(d["last"] for d in drains) - started)
@@ -365,31 +428,34 @@ async def play_slice(target: Target, pool: WorkerPool, play: Play, budget: float
             else:
                 res.other[name] = res.other.get(name, 0) + count
         res.missing += max(0, d["expected_turns"] - d["turns"])
+        res.errors += d["errors"]
         res.latencies.extend(d["latencies"])
 
 
-async def measure(targets: list[Target], n: int, seconds: float, slice_s: float, workers: int,
-                  pad: str) -> list[Result]:
-    """Both servers at N spectators, in alternating slices until each has played ``seconds``."""
+async def measure(targets: list[Target], n: int, args: argparse.Namespace, pad: str) -> list[Result]:
+    """Every server at N spectators, in alternating slices until each has played ``args.seconds``."""
     results = {t.name: Result(t.name, n) for t in targets}
     plays = {t.name: Play() for t in targets}
+    interval = 2 * n / args.rate if args.rate else 0.0  # 2 counted events per turn and spectator
+    sample_every = max(1, -(-n // args.sample)) if args.sample else 1
     pool = WorkerPool()
     try:
-        await pool.start(min(workers, n))
+        await pool.start(min(args.workers, n))
         for t in targets:
             started = time.monotonic()
             await pool.all([{"cmd": "connect", "group": t.name, "url": t.server.url.replace("http", "ws", 1),
-                             "n": k, "namespace": "/spectate"} for k in split(n, len(pool.procs))])
+                             "n": k, "namespace": "/spectate", "sample_every": sample_every}
+                            for k in split(n, len(pool.procs))])
             results[t.name].setup += time.monotonic() - started
-        min_slice = min(0.5, slice_s / 2)
+        min_slice = min(0.5, args.slice / 2)
         while True:
-            # The server with the least measured time plays next (the baseline first on a tie).
-            todo = [t for t in targets if seconds - results[t.name].window >= min_slice]
+            # The server with the least measured time plays next (in TARGETS order on a tie).
+            todo = [t for t in targets if args.seconds - results[t.name].window >= min_slice]
             if not todo:
                 break
             t = min(todo, key=lambda x: results[x.name].window)
             r = results[t.name]
-            await play_slice(t, pool, plays[t.name], min(slice_s, seconds - r.window), pad, r)
+            await play_slice(t, pool, plays[t.name], min(args.slice, args.seconds - r.window), interval, pad, r)
     finally:
         await pool.close()
     return [results[t.name] for t in targets]
@@ -402,45 +468,126 @@ def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "?"
 
 
+def ratio(value: float, ref: Result | None, r: Result, attr: str) -> str:
+    """``value`` / the reference's same figure; blank for the reference itself or when it is missing."""
+    if ref is None or ref is r:
+        return ""
+    base = getattr(ref, attr)
+    return "?" if not base or math.isnan(base) else f"{value / base:.2f}"
+
+
 def row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
-def report(results: list[Result], baseline: dict[int, Result]) -> str:
-    head = ["N", "server", "events/s", "turns/s", "p50 ms", "p99 ms", "ack p50 ms", "server CPU", "PG+Redis CPU",
-            "window s", "vs baseline"]
-    lines = []
-    for r in results:
-        base = baseline.get(r.n)
-        ratio = f"{r.events_per_s / base.events_per_s:.2f}" if base and base is not r and base.events_per_s else ""
-        lines.append([str(r.n), r.target, f"{r.events_per_s:,.0f}", f"{r.turns_per_s:,.1f}",
-                      f"{percentile(r.latencies, 50):.1f}", f"{percentile(r.latencies, 99):.1f}",
-                      f"{percentile(r.acks, 50):.1f}", pct(r.cpu_own, r.cpu_wall),
-                      pct(r.cpu_deps, r.cpu_wall) if r.target == "arena" else "-", f"{r.window:.1f}", ratio])
-    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    out = [row(head, widths), row(["-" * w for w in widths], widths)]
+HEAD = ["N", "server", "events/s", "turns/s", "p50 ms", "p99 ms", "ack p50 ms", "server CPU", "CPU µs/event",
+        "PG+Redis CPU", "spect. CPU (max)", "window s", "events/s ÷node", "µs/event ÷node", "p99 ÷node",
+        "events/s ÷baseline"]
+
+
+def report_row(r: Result, node: Result | None, base: Result | None) -> list[str]:
+    workers = f"{pct(sum(r.cpu_workers), r.cpu_wall)} ({pct(max(r.cpu_workers, default=0.0), r.cpu_wall)})"
+    return [str(r.n), r.target, f"{r.events_per_s:,.0f}", f"{r.turns_per_s:,.1f}",
+            f"{percentile(r.latencies, 50):.1f}", f"{r.p99:.1f}", f"{percentile(r.acks, 50):.1f}",
+            pct(r.cpu_own, r.cpu_wall), f"{r.cpu_us_per_event:.1f}",
+            pct(r.cpu_deps, r.cpu_wall) if r.target == "arena" else "-", workers, f"{r.window:.1f}",
+            ratio(r.events_per_s, node, r, "events_per_s"), ratio(r.cpu_us_per_event, node, r, "cpu_us_per_event"),
+            ratio(r.p99, node, r, "p99"), ratio(r.events_per_s, base, r, "events_per_s")]
+
+
+def report(results: list[Result]) -> str:
+    by = {(r.target, r.n): r for r in results}
+    lines = [report_row(r, by.get(("node", r.n)), by.get(("baseline", r.n))) for r in results]
+    widths = [max(len(x[i]) for x in [HEAD, *lines]) for i in range(len(HEAD))]
+    out = [row(HEAD, widths), row(["-" * w for w in widths], widths)]
     out += [row(x, widths) for x in lines]
     return "\n".join(out)
+
+
+def summary(r: Result, rate: float | None) -> str:
+    """The line printed after each server's measure at one N."""
+    notes = []
+    if r.missing:
+        notes.append(f"{r.missing} battle:turn deliveries MISSING")
+    if r.errors:
+        notes.append(f"{r.errors} frames the spectators could not read")
+    if rate and r.events_per_s < 0.95 * rate:
+        notes.append(f"could not keep the pace: {r.events_per_s:,.0f} of {rate:,.0f} events/s")
+    if r.other:
+        notes.append("also delivered, not counted: " + ", ".join(f"{k} {v}" for k, v in r.other.items()))
+    return (f"  N={r.n} {r.target}: {r.turns} turns in {r.slices} slices, {r.battles} battle(s); {r.events:,} events "
+            f"in {r.window:.2f} s (setup {r.setup:.1f} s, not counted); agents' process CPU "
+            f"{pct(r.cpu_driver, r.cpu_wall)}" + "".join(f"; {x}" for x in notes))
+
+
+LEGEND = """\
+events/s: battle:turn + battle:turn_started deliveries per second, summed over spectators (2 room events per turn \
+on every server).
+p50/p99: turn submission -> battle:turn arrival at a spectator (sampled spectators); ack p50: submission -> ack at \
+the agent.
+server CPU: the server process's CPU time / wall time during play (100% = one core); CPU µs/event: its CPU time / \
+events delivered.
+PG+Redis CPU: the arena's embedded PostgreSQL and Redis processes, same measure. spect. CPU (max): the spectator \
+workers' CPU, summed (the busiest worker's): with the busiest near 100%, or the sum near the cores the servers \
+leave free, the load generator, not the server, set the pace.
+÷node: the figure / Node socket.io's at the same N (with --rate, p99 ÷node is the one to read); events/s \
+÷baseline: events/s / the bare python-socketio baseline's (the arena's target there: >= 0.90 at N = 1000).
+Each arena turn also runs a PostgreSQL transaction (lock, insert the turn, two room events with their seq, update \
+the battle, read the transcript for the next prompt) and Redis round trips (rate limit, session check, one pub/sub \
+PUBLISH per emit). Both baselines keep everything in memory."""
 
 
 # -- main ------------------------------------------------------------------------------------------
 
 
+def server_command(name: str, port: int, data_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The argv of one server under test, and the environment it needs on top of ours."""
+    match name:
+        case "node":
+            return ["node", str(NODE_DIR / "baseline_server.js"), "--host", HOST, "--port", str(port)], {}
+        case "baseline":
+            return [sys.executable, str(BENCH / "baseline_server.py"), "--host", HOST, "--port", str(port)], {}
+        case "arena":
+            return ([sys.executable, "-m", "server", "serve", "--host", HOST, "--port", str(port), "--data-dir",
+                     str(data_dir / "arena")],
+                    {"RATE_SOCKET_EVENT": "100000/1", "RATE_REGISTER": "100000/60", "RATE_REST_WRITE": "100000/1",
+                     "BATTLE_START_DELAY_MS": "0", "LOG_LEVEL": "WARNING"})
+    raise ValueError(name)
+
+
 def start_servers(targets: list[str], data_dir: Path) -> dict[str, ServerProcess]:
-    servers: dict[str, ServerProcess] = {}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    if "baseline" in targets:
-        port = free_port()
-        servers["baseline"] = ServerProcess(
-            "baseline", [sys.executable, str(BENCH / "baseline_server.py"), "--port", str(port)], port, env, data_dir)
-    if "arena" in targets:
-        port = free_port()
-        arena_env = {**env, "RATE_SOCKET_EVENT": "100000/1", "RATE_REGISTER": "100000/60",
-                     "RATE_REST_WRITE": "100000/1", "BATTLE_START_DELAY_MS": "0", "LOG_LEVEL": "WARNING"}
-        servers["arena"] = ServerProcess(
-            "arena", [sys.executable, "-m", "server", "serve", "--host", HOST, "--port", str(port), "--data-dir",
-                      str(data_dir / "arena")], port, arena_env, data_dir)
+    servers: dict[str, ServerProcess] = {}
+    for name in TARGETS:
+        if name in targets:
+            port = free_port()
+            argv, extra = server_command(name, port, data_dir)
+            servers[name] = ServerProcess(name, argv, port, {**env, **extra}, data_dir)
     return servers
+
+
+def ensure_node() -> None:
+    """Node on the PATH and bench/node's dependencies installed (``npm ci`` once, from the lock file)."""
+    if shutil.which("node") is None:
+        raise SystemExit("the node target needs Node.js (node on the PATH); or leave it out with --targets")
+    if not (NODE_DIR / "node_modules").is_dir():
+        print("bench/node/node_modules is missing: running npm ci --prefix bench/node", flush=True)
+        subprocess.run(["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+
+
+def make_pad(content_bytes: int) -> str:
+    """Filler for a turn's content after its ``@T<time>@`` stamp, to reach ``content_bytes`` characters."""
+    pad_len = max(0, content_bytes - len(f"@T{time.time():.6f}@ "))
+    return ("lorem ipsum dolor sit amet " * (pad_len // 27 + 1))[:pad_len]
+
+
+def banner(args: argparse.Namespace, servers: dict[str, ServerProcess]) -> str:
+    pace = f"paced at {args.rate:,.0f} events/s" if args.rate else "as fast as each server goes"
+    sample = f"latency from ~{args.sample} spectators per server" if args.sample else "latency from every spectator"
+    pids = ", ".join(f"{s.name} pid {s.proc.pid}" for s in servers.values())
+    return (f"fan-out benchmark: N = {' '.join(map(str, args.n))}, ~{args.seconds:g} s of play per server and N "
+            f"in alternating {args.slice:g} s slices, {pace}, {args.workers} spectator processes, {sample}, "
+            f"{args.content_bytes}-char turns ({pids})")
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> int:
@@ -451,48 +598,22 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
     try:
         for s in servers.values():
             await s.wait_ready(180)
-        for name in ("baseline", "arena"):  # the baseline first: its figure is the reference
-            if name in servers:
-                t = Target(name, servers[name])
-                await t.setup_agents()
-                targets.append(t)
-        pad_len = max(0, args.content_bytes - len(f"@T{time.time():.6f}@ "))
-        pad = ("lorem ipsum dolor sit amet " * (pad_len // 27 + 1))[:pad_len]
-        pids = ", ".join(f"{s.name} pid {s.proc.pid}" for s in servers.values())
-        print(f"fan-out benchmark: N = {' '.join(map(str, args.n))}, ~{args.seconds:g} s of play per server and N "
-              f"in alternating {args.slice:g} s slices, "
-              f"{args.workers} spectator processes, {args.content_bytes}-char turns ({pids})", flush=True)
+        for name, server in servers.items():
+            t = Target(name, server)
+            await t.setup_agents()
+            targets.append(t)
+        pad = make_pad(args.content_bytes)
+        print(banner(args, servers), flush=True)
 
         results: list[Result] = []
-        baseline: dict[int, Result] = {}
         for n in args.n:
-            for r in await measure(targets, n, args.seconds, args.slice, args.workers, pad):
+            for r in await measure(targets, n, args, pad):
                 results.append(r)
-                if r.target == "baseline":
-                    baseline[n] = r
-                notes = []
-                if r.missing:
-                    notes.append(f"{r.missing} battle:turn deliveries MISSING")
-                if r.other:
-                    notes.append("also delivered, not counted: " + ", ".join(f"{k} {v}" for k, v in r.other.items()))
-                print(f"  N={n} {r.target}: {r.turns} turns in {r.slices} slices, {r.battles} battle(s); "
-                      f"{r.events:,} events in "
-                      f"{r.window:.2f} s (setup {r.setup:.1f} s, not counted){'; ' if notes else ''}"
-                      + "; ".join(notes), flush=True)
-
+                print(summary(r, args.rate), flush=True)
         print()
-        print(report(results, baseline))
+        print(report(results))
         print()
-        print("events/s: battle:turn + battle:turn_started deliveries per second, summed over spectators "
-              "(2 room events per turn on both servers).")
-        print("p50/p99: turn submission -> battle:turn arrival at a spectator; ack p50: submission -> ack at the "
-              "agent.")
-        print("server CPU: the server process's CPU time / wall time during play (100% = one core); PG+Redis CPU: "
-              "the arena's embedded PostgreSQL and Redis processes, same measure.")
-        print("vs baseline: arena events/s / baseline events/s at the same N (target: >= 0.90 at N = 1000).")
-        print("Each arena turn also runs a PostgreSQL transaction (lock, insert the turn, two room events with "
-              "their seq, update the battle, read the transcript for the next prompt) and Redis round trips "
-              "(rate limit, session check, one pub/sub PUBLISH per emit). The baseline keeps everything in memory.")
+        print(LEGEND)
         return 0
     finally:
         for t in targets:
@@ -502,17 +623,25 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Battle event fan-out to spectators: arena vs bare python-socketio")
+    parser = argparse.ArgumentParser(
+        description="Battle event fan-out to spectators: arena vs Node socket.io and bare python-socketio")
     parser.add_argument("--n", type=int, nargs="+", default=[100, 1000], help="spectator counts (default 100 1000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured play time per server and N")
     parser.add_argument("--slice", type=float, default=2.0,
-                        help="seconds of play before switching to the other server (default 2)")
+                        help="seconds of play before switching to the next server (default 2)")
+    parser.add_argument("--rate", type=float, default=None, metavar="R",
+                        help="pace turns so that R events/s reach the spectators (R / (2 N) turns/s); "
+                             "default: as fast as the server goes")
     parser.add_argument("--workers", type=int, default=2, help="spectator processes (default 2)")
+    parser.add_argument("--sample", type=int, default=100,
+                        help="record latencies on about this many spectators per server (default 100; 0: all)")
     parser.add_argument("--content-bytes", type=int, default=200, help="length of each turn's content")
-    parser.add_argument("--targets", nargs="+", choices=["baseline", "arena"], default=["baseline", "arena"],
-                        help="servers to measure (default both)")
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS),
+                        help="servers to measure (default all three)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs)")
     args = parser.parse_args(argv)
+    if "node" in args.targets:
+        ensure_node()
 
     data_dir = Path(tempfile.mkdtemp(prefix="arena-bench-"))
     try:
