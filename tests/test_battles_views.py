@@ -44,5 +44,5 @@ def test_transcript_equals_model_dump(blind: bool, status: str) -> None:
                 created_at=datetime(2026, 11, 21, 22, 0, 2, tzinfo=UTC)),
     ]
     expected = [views.turn_view(b, parts, t).model_dump(mode="json") for t in turns]
-    assert views.transcript(b, parts, turns) == expected
+    assert views.transcript(b, parts, [t.model_dump() for t in turns]) == expected
     assert (expected[0]["agent_id"] is None) == (blind and status != "COMPLETED")

@@ -142,6 +142,39 @@ async def test_events_reach_watchers_on_another_process(make_server) -> None:
         await client.disconnect()
 
 
+async def test_an_outbox_writes_all_its_events_in_one_statement_in_order(arena) -> None:
+    from server.realtime import store
+    from server.realtime.outbox import Outbox
+
+    core = _install(arena)
+    a, b = await _create(core, "oa"), await _create(core, "ob")
+    await _emit(core, a, 2)
+    out = Outbox()
+    async with core.db.acquire() as conn, conn.transaction():
+        for type_, room in [("x1", b), ("x2", a), ("x3", b), ("x4", a), ("x5", b)]:
+            out.room(room, type_, {"t": type_})
+        await out.write(conn)
+    assert [(e.room, e.seq, e.type) for e in out.events] == [(b, 1, "x1"), (a, 3, "x2"), (b, 2, "x3"), (a, 4, "x4"),
+                                                       (b, 3, "x5")]
+
+    # two transactions over the same two rooms in opposite orders: no deadlock, seqs contiguous
+    async def both(first: str, second: str) -> None:
+        async with core.db.acquire() as conn, conn.transaction():
+            await store.append_events(conn, [(first, "y", {}), (second, "y", {})])
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*[both(a, b) if i % 2 else both(b, a) for i in range(20)])
+    async with core.db.acquire() as conn:
+        for room, last in ((a, 24), (b, 23)):
+            rows = await conn.fetch("SELECT seq FROM room_events WHERE room = $1 ORDER BY seq", room)
+            assert [r["seq"] for r in rows] == list(range(1, last + 1))
+        # a missing room: refused, nothing stored
+        with pytest.raises(LookupError):
+            async with conn.transaction():
+                await store.append_events(conn, [(a, "z", {}), ("demo:none", "z", {})])
+        assert await store.last_seq(conn, a) == 24
+
+
 async def test_rest_events_after_seq_and_long_poll(make_server) -> None:
     one = await make_server()
     two = await make_server()

@@ -13,4 +13,4 @@ LOBBY_ROOM = "lobby:battles"
 
 
 async def announce(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow]) -> None:
-    await out.room(conn, LOBBY_ROOM, "lobby:battle", {"battle": views.battle_view(b, parts).model_dump(mode="json")})
+    out.room(LOBBY_ROOM, "lobby:battle", {"battle": views.battle_view(b, parts).model_dump(mode="json")})

@@ -30,7 +30,7 @@ async def begin_turn(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
     deadline = now + state.ms(b.turn_duration_ms + p.overage_left_ms)
     b = await state.save(conn, b, current_position=position, turn_started_at=now, deadline_at=deadline,
                          last_activity_at=now)
-    await out.room(conn, views.room_of(b.id), "battle:turn_started", {
+    out.room(views.room_of(b.id), "battle:turn_started", {
         "battle_id": str(b.id), "turn_number": b.current_turn + 1, "seat": p.seat,
         "deadline_at": deadline.isoformat(),
     })
@@ -46,7 +46,7 @@ async def your_turn_payload(conn: asyncpg.Connection, b: BattleRow, parts: list[
         "seat": p.seat, "deadline_at": b.deadline_at.isoformat() if b.deadline_at else None,
         "turn_duration_ms": b.turn_duration_ms, "overage_left_ms": p.overage_left_ms,
         "max_turns": b.max_turns,
-        "transcript": views.transcript(b, parts, await store.turns(conn, b.id)),
+        "transcript": views.transcript(b, parts, await store.turn_records(conn, b.id)),
     }
 
 
@@ -67,12 +67,12 @@ async def _record_turn(conn: asyncpg.Connection, out: Outbox, b: BattleRow, part
                                 cost, key)
     b = b.model_copy(update={"current_turn": b.current_turn + 1})
     view = views.turn_view(b, parts, t)
-    await out.room(conn, views.room_of(b.id), "battle:turn", view.model_dump(mode="json"))
+    out.room(views.room_of(b.id), "battle:turn", view.model_dump(mode="json"))
     if b.enable_commentator and b.commentator_agent_id is not None:
         out.agent(b.commentator_agent_id, "battle:commentary_request", {
             "battle_id": str(b.id), "topic": b.topic, "turn_number": t.turn_number,
             "turn": view.model_dump(mode="json"),
-            "transcript": views.transcript(b, parts, await store.turns(conn, b.id)),
+            "transcript": views.transcript(b, parts, await store.turn_records(conn, b.id)),
         })
     return view
 
@@ -142,7 +142,7 @@ async def forfeit(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
                   p: ParticipantRow, now: datetime, *, advance_turn: bool) -> BattleRow:
     """``p`` leaves a running battle and loses. If it held the turn, play moves on."""
     await store.set_participant_state(conn, b.id, p.agent_id, active=False, forfeited=True)
-    await out.room(conn, views.room_of(b.id), "battle:left", {
+    out.room(views.room_of(b.id), "battle:left", {
         "battle_id": str(b.id), "seat": p.seat, "forfeited": True,
     })
     if not advance_turn:
@@ -168,7 +168,7 @@ async def add_commentary(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, 
     if turn.commentary is not None:
         raise AppError("battle.commentary_exists", "this turn already has commentary", 409)
     turn = await store.set_commentary(conn, b.id, body.turn_number, body.text)
-    await out.room(conn, views.room_of(b.id), "battle:commentary", {
+    out.room(views.room_of(b.id), "battle:commentary", {
         "battle_id": str(b.id), "turn_number": body.turn_number, "text": body.text,
     })
     return views.turn_view(b, parts, turn)

@@ -17,7 +17,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
 from ..realtime import rooms
-from ..realtime.outbox import Outbox
+from ..realtime.outbox import Outbox, run
 from . import lobby, play, state, store, verdict, views
 from .models import (
     TEAMS,
@@ -49,13 +49,6 @@ def new_room_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-async def _run(core: Core, action, *args):
-    """One transaction around ``action(conn, outbox, *args)``, then publish what it recorded."""
-    out = Outbox()
-    async with core.db.acquire() as conn, conn.transaction():
-        result = await action(conn, out, *args)
-    await out.flush(core)
-    return result
 
 
 # -- create / join / leave / start ---------------------------------------------------------------
@@ -78,7 +71,7 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
         while b is None:
             b = await store.insert_battle(conn, new_room_code(), values)
         room = await rooms.create(conn, "battle", b.id)
-        await out.room(conn, room, "battle:created", {"battle": views.battle_view(b, []).model_dump(mode="json")})
+        out.room(room, "battle:created", {"battle": views.battle_view(b, []).model_dump(mode="json")})
         out.wake(b.deadline_at)
         if actor.is_agent and body.join:
             await _seat(conn, out, core, b, [], actor.id, None, now)
@@ -87,7 +80,7 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
             await lobby.announce(conn, out, b, parts)
         return views.battle_view(b, parts)
 
-    view = await _run(core, action)
+    view = await run(core, action)
     log.info("battle %s created by %s (%s)", view.room_code, actor.label, view.mode)
     return view
 
@@ -114,7 +107,7 @@ async def _seat(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow,
     p = state.participant(parts, agent_id)
     b = await state.save(conn, b, last_activity_at=now,
                          deadline_at=now + timedelta(seconds=core.settings.battle_lobby_timeout_seconds))
-    await out.room(conn, views.room_of(b.id), "battle:joined", {
+    out.room(views.room_of(b.id), "battle:joined", {
         "battle_id": str(b.id), "role": "fighter", "participant": views.participant_view(b, p).model_dump(mode="json"),
     })
     if len(state.active(parts)) == b.max_participants:
@@ -149,7 +142,7 @@ async def join_battle(core: Core, actor: Actor, body: JoinBattle) -> BattleView:
         b, parts = await state.load(conn, b.id)
         return views.battle_view(b, parts)
 
-    return await _run(core, action)
+    return await run(core, action)
 
 
 async def _attach(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow],
@@ -168,7 +161,7 @@ async def _attach(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
     if holder is not None and holder != agent_id:
         raise AppError("battle.role_taken", f"this battle already has a {role}", 409)
     b = await state.save(conn, b, **{column: agent_id})
-    await out.room(conn, views.room_of(b.id), "battle:attached", {"battle_id": str(b.id), "role": role})
+    out.room(views.room_of(b.id), "battle:attached", {"battle_id": str(b.id), "role": role})
     return b
 
 
@@ -184,7 +177,7 @@ async def leave_battle(core: Core, actor: Actor, battle_id: UUID) -> BattleView:
         b, parts = await state.load(conn, b.id)
         return views.battle_view(b, parts)
 
-    return await _run(core, action)
+    return await run(core, action)
 
 
 async def leave_seat(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow],
@@ -193,7 +186,7 @@ async def leave_seat(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
     if b.status == "LOBBY":
         await store.set_participant_state(conn, b.id, p.agent_id, active=False, forfeited=False)
         await store.park_participant(conn, b.id, p.agent_id)
-        await out.room(conn, views.room_of(b.id), "battle:left", {
+        out.room(views.room_of(b.id), "battle:left", {
             "battle_id": str(b.id), "seat": p.seat, "forfeited": False,
         })
         b = await state.save(conn, b, last_activity_at=now)
@@ -201,7 +194,7 @@ async def leave_seat(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
         return b
     if b.status == "STARTING":
         await store.set_participant_state(conn, b.id, p.agent_id, active=False, forfeited=True)
-        await out.room(conn, views.room_of(b.id), "battle:left", {
+        out.room(views.room_of(b.id), "battle:left", {
             "battle_id": str(b.id), "seat": p.seat, "forfeited": True,
         })
         return await state.transition(conn, out, b, parts, "CANCELLED", deadline_at=None, last_activity_at=now)
@@ -223,22 +216,22 @@ async def start_battle(core: Core, actor: Actor, battle_id: UUID) -> BattleView:
         b = await _starting(conn, out, core, b, parts, now)
         return views.battle_view(b, parts)
 
-    return await _run(core, action)
+    return await run(core, action)
 
 
 # -- play and verdict (thin wrappers that own the transaction) ----------------------------------
 
 
 async def take_turn(core: Core, actor: Actor, body: TakeTurn) -> TurnView:
-    return await _run(core, play.take_turn, actor.id, body)
+    return await run(core, play.take_turn, actor.id, body)
 
 
 async def add_commentary(core: Core, actor: Actor, body: Commentary) -> TurnView:
-    return await _run(core, play.add_commentary, actor.id, body)
+    return await run(core, play.add_commentary, actor.id, body)
 
 
 async def cast_vote(core: Core, actor: Actor, body: CastVote) -> VoteView:
-    return await _run(core, verdict.cast_vote, actor, body, core.secret_key)
+    return await run(core, verdict.cast_vote, actor, body, core.secret_key)
 
 
 async def judge(core: Core, actor: Actor, body: Verdict) -> BattleView:
@@ -246,7 +239,7 @@ async def judge(core: Core, actor: Actor, body: Verdict) -> BattleView:
         b = await verdict.submit_verdict(conn, out, actor.id, body)
         return views.battle_view(b, await store.participants(conn, b.id))
 
-    return await _run(core, action)
+    return await run(core, action)
 
 
 async def leave_feedback(core: Core, actor: Actor, body: Feedback) -> FeedbackView:
@@ -314,7 +307,7 @@ async def agent_disconnected(core: Core, actor: Actor, sid: str) -> None:
     async with core.db.acquire() as conn:
         battle_ids = await store.live_battle_ids_of_agent(conn, actor.id)
     for battle_id in battle_ids:
-        await _run(core, _mark_away, battle_id, actor.id, core.settings.battle_grace_seconds)
+        await run(core, _mark_away, battle_id, actor.id, core.settings.battle_grace_seconds)
 
 
 async def _mark_away(conn: asyncpg.Connection, out: Outbox, battle_id: UUID, agent_id: UUID, grace: float) -> None:
@@ -324,7 +317,7 @@ async def _mark_away(conn: asyncpg.Connection, out: Outbox, battle_id: UUID, age
         return
     until = await state.db_now(conn) + timedelta(seconds=grace)
     await store.set_grace(conn, battle_id, agent_id, until)
-    await out.room(conn, views.room_of(battle_id), "battle:presence", {
+    out.room(views.room_of(battle_id), "battle:presence", {
         "battle_id": str(battle_id), "seat": p.seat, "connected": False, "grace_until": until.isoformat(),
     })
     out.wake(until)
@@ -337,7 +330,7 @@ async def agent_connected(core: Core, actor: Actor, sid: str) -> None:
     for battle_id in battle_ids:
         # Back in its battles' rooms; it asks for what it missed with battle:watch since_seq.
         await core.realtime.enter(sid, "/agent", views.room_of(battle_id))
-        await _run(core, _welcome_back, battle_id, actor.id)
+        await run(core, _welcome_back, battle_id, actor.id)
 
 
 async def _welcome_back(conn: asyncpg.Connection, out: Outbox, battle_id: UUID, agent_id: UUID) -> None:
@@ -345,7 +338,7 @@ async def _welcome_back(conn: asyncpg.Connection, out: Outbox, battle_id: UUID, 
     p = state.participant(parts, agent_id)
     if p is not None and p.grace_until is not None:
         await store.clear_grace(conn, battle_id, agent_id)
-        await out.room(conn, views.room_of(battle_id), "battle:presence", {
+        out.room(views.room_of(battle_id), "battle:presence", {
             "battle_id": str(battle_id), "seat": p.seat, "connected": True, "grace_until": None,
         })
     if b.status == "IN_PROGRESS" and p is not None and p.is_active and b.current_position == p.position:

@@ -77,7 +77,7 @@ async def transition(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
         )
     previous = b.status
     b = await store.update_battle(conn, b.model_copy(update={"status": to, **changes}))
-    await out.room(conn, views.room_of(b.id), "battle:status", {
+    out.room(views.room_of(b.id), "battle:status", {
         "battle_id": str(b.id), "status": b.status, "previous": previous,
         "deadline_at": b.deadline_at.isoformat() if b.deadline_at else None, "current_turn": b.current_turn,
     })

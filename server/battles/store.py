@@ -394,6 +394,12 @@ async def turns(conn: asyncpg.Connection, battle_id: UUID) -> list[TurnRow]:
     return [TurnRow.of(r) for r in await conn.fetch(TURNS, battle_id)]
 
 
+async def turn_records(conn: asyncpg.Connection, battle_id: UUID) -> list[asyncpg.Record]:
+    """The turns as records, for ``views.transcript``: every prompt carries the whole transcript,
+    so a row model per turn per prompt (quadratic in the battle's length) is not built."""
+    return await conn.fetch(TURNS, battle_id)
+
+
 async def turn_by_key(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID, key: str) -> TurnRow | None:
     row = await conn.fetchrow(TURN_BY_KEY, battle_id, agent_id, key)
     return TurnRow.model_validate(dict(row)) if row else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..core import Core
-from ..realtime.outbox import Outbox
+from ..realtime.outbox import Outbox, transaction
 from . import play, service, state, store, verdict
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ BATCH = 20
 async def _advance_one(core: Core) -> bool:
     """Claim one battle whose deadline passed and do what is due. False when none is due."""
     out = Outbox()
-    async with core.db.acquire() as conn, conn.transaction():
+    async with transaction(core, out) as conn:
         b = await store.claim_due(conn)
         if b is None:
             return False
@@ -33,7 +33,6 @@ async def _advance_one(core: Core) -> bool:
         elif b.status == "JUDGING":
             log.info("battle %s: the judge missed its deadline; votes decide", b.room_code)
             await verdict.decide_by_votes(conn, out, b, parts, now)
-    await out.flush(core)
     return True
 
 
@@ -44,7 +43,7 @@ async def _expire_graces(core: Core) -> int:
     done = 0
     for battle_id, agent_id in due:
         out = Outbox()
-        async with core.db.acquire() as conn, conn.transaction():
+        async with transaction(core, out) as conn:
             # Lock the battle first, like every action, so the two can never deadlock.
             b = await store.try_lock_battle(conn, battle_id)
             if b is None:
@@ -59,7 +58,6 @@ async def _expire_graces(core: Core) -> int:
                 log.info("battle %s: seat %s did not reconnect in time", b.room_code, p.seat)
                 await service.leave_seat(conn, out, b, parts, p, now)
             done += 1
-        await out.flush(core)
     return done
 
 

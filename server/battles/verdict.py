@@ -37,7 +37,7 @@ async def _to_judging(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts
     was_blind = views.is_blind(b)
     b = await state.transition(conn, out, b, parts, "JUDGING", deadline_at=deadline, last_activity_at=now)
     if was_blind:
-        await out.room(conn, views.room_of(b.id), "battle:revealed", {
+        out.room(views.room_of(b.id), "battle:revealed", {
             "battle_id": str(b.id),
             "participants": [views.participant_view(b, p).model_dump(mode="json") for p in parts],
         })
@@ -61,7 +61,7 @@ async def judge_request(conn: asyncpg.Connection, b: BattleRow, parts: list[Part
         "battle_id": str(b.id), "topic": b.topic, "mode": b.mode,
         "deadline_at": b.deadline_at.isoformat() if b.deadline_at else None,
         "participants": [views.participant_view(b, p).model_dump(mode="json") for p in parts],
-        "transcript": views.transcript(b, parts, await store.turns(conn, b.id)),
+        "transcript": views.transcript(b, parts, await store.turn_records(conn, b.id)),
     }
 
 
@@ -103,7 +103,7 @@ async def complete(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: l
         last_activity_at=now,
     )
     changes = await apply_ratings(conn, b, parts)
-    await out.room(conn, views.room_of(b.id), "battle:completed", {
+    out.room(views.room_of(b.id), "battle:completed", {
         "battle": views.battle_view(b, parts).model_dump(mode="json"),
         "rating_changes": changes,
     })
@@ -201,7 +201,7 @@ async def cast_vote(conn: asyncpg.Connection, out: Outbox, actor: Actor, body: C
 
 async def _publish_tally(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow]) -> None:
     t = views.tally(b, parts, await store.vote_counts(conn, b.id))
-    await out.room(conn, views.room_of(b.id), "battle:tally", t.model_dump(mode="json"))
+    out.room(views.room_of(b.id), "battle:tally", t.model_dump(mode="json"))
 
 
 async def leave_feedback(conn: asyncpg.Connection, agent_id: UUID, body: Feedback) -> FeedbackView:

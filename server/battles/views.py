@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
 from .models import AgentBrief, BattleView, ParticipantView, Tally, TurnView
@@ -74,18 +76,20 @@ def _iso(dt) -> str:
     return dt.isoformat().replace("+00:00", "Z")
 
 
-def transcript(b: BattleRow, parts: list[ParticipantRow], turns: list[TurnRow]) -> list[dict]:
-    """``[turn_view(...).model_dump(mode="json") for ...]`` written out: it is rebuilt for every prompt,
-    and grows with the battle (a test checks the two stay identical)."""
+def transcript(b: BattleRow, parts: list[ParticipantRow], turns: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """``[turn_view(...).model_dump(mode="json") for ...]`` written out, from turn rows as the
+    database gives them (``store.turn_records``): it is rebuilt for every prompt and grows with the
+    battle (a test checks the two stay identical)."""
     seats = {p.agent_id: p.seat for p in parts}
     blind = is_blind(b)
     battle_id = str(b.id)
     return [
         {
-            "battle_id": battle_id, "turn_number": t.turn_number, "seat": seats.get(t.agent_id, "?"),
-            "agent_id": None if blind else str(t.agent_id), "content": t.content, "duration_ms": t.duration_ms,
-            "timed_out": t.timed_out, "commentary": t.commentary, "tokens": t.tokens,
-            "cost": None if t.cost is None else str(t.cost), "created_at": _iso(t.created_at),
+            "battle_id": battle_id, "turn_number": t["turn_number"], "seat": seats.get(t["agent_id"], "?"),
+            "agent_id": None if blind else str(t["agent_id"]), "content": t["content"],
+            "duration_ms": t["duration_ms"], "timed_out": t["timed_out"], "commentary": t["commentary"],
+            "tokens": t["tokens"], "cost": None if t["cost"] is None else str(t["cost"]),
+            "created_at": _iso(t["created_at"]),
         }
         for t in turns
     ]

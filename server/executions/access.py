@@ -1,5 +1,6 @@
-"""Who may see and change an execution, and the one way a change runs: lock, check, record,
-commit, then publish. Shared by the lifecycle (service.py), logs (logs.py) and artifacts."""
+"""Who may see and change an execution. A change runs through ``realtime.outbox.run``: lock,
+check, record, commit, then publish. Shared by the lifecycle (service.py), logs (logs.py) and
+artifacts."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from ..auth.actor import Actor
-from ..core import Core
 from ..errors import AppError
-from ..realtime.outbox import Outbox
 from . import store, views
 from .models import TERMINAL, ExecutionView
 
@@ -59,13 +58,6 @@ async def writable(conn: asyncpg.Connection, actor: Actor, execution_id: UUID) -
     return r
 
 
-async def run(core: Core, action, *args):
-    """One transaction around ``action(conn, outbox, *args)``, then publish what it recorded."""
-    out = Outbox()
-    async with core.db.acquire() as conn, conn.transaction():
-        result = await action(conn, out, *args)
-    await out.flush(core)
-    return result
 
 
 async def load_view(conn: asyncpg.Connection, execution_id: UUID) -> ExecutionView:

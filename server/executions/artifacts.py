@@ -12,9 +12,9 @@ from aiohttp import web
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
-from ..realtime.outbox import Outbox
+from ..realtime.outbox import Outbox, run
 from . import files, store, views
-from .access import load_view, not_found, run, visible, writable
+from .access import load_view, not_found, visible, writable
 from .models import TERMINAL, ArtifactIn, ArtifactView, ExecutionView
 from .views import room_of
 
@@ -25,7 +25,7 @@ async def _record_artifact(conn: asyncpg.Connection, out: Outbox, execution_id: 
                                       stored.size if stored else None, stored.mime_type if stored else None,
                                       stored.sha256 if stored else None)
     artifact = views.artifact_view(row)
-    await out.room(conn, room_of(execution_id), "execution:artifact", {
+    out.room(room_of(execution_id), "execution:artifact", {
         "execution_id": str(execution_id), "artifact": artifact.model_dump(mode="json")})
     return artifact
 
@@ -70,7 +70,7 @@ async def upload_input(core: Core, actor: Actor, execution_id: UUID, data: bytes
             raise AppError("execution.input_file_exists", "this execution already has its input file", 409)
         await store.set_input_file(conn, execution_id, stored.path, stored.size, stored.mime_type)
         view = await load_view(conn, execution_id)
-        await out.room(conn, room_of(execution_id), "execution:status", {
+        out.room(room_of(execution_id), "execution:status", {
             "execution_id": str(execution_id), "status": view.status, "previous": view.status,
             "execution": view.model_dump(mode="json")})
         return view
@@ -96,7 +96,7 @@ async def set_verified(core: Core, actor: Actor, execution_id: UUID, artifact_id
             raise AppError("execution.artifact_not_found", "no such artifact", 404)
         artifact = views.artifact_view(row)
         if r["status"] not in TERMINAL:  # after the end nothing follows execution:ended; reads show it
-            await out.room(conn, room_of(execution_id), "execution:artifact", {
+            out.room(room_of(execution_id), "execution:artifact", {
                 "execution_id": str(execution_id), "artifact": artifact.model_dump(mode="json")})
         return artifact
 

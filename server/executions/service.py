@@ -1,7 +1,7 @@
 """The execution lifecycle: create, read, status, steps, thoughts, cancel, watch.
 
 Every change locks the execution, applies the rules, records its room event in the same transaction
-and publishes after the commit (access.run). Log lines are in logs.py, artifacts in artifacts.py.
+and publishes after the commit (realtime.outbox.run). Log lines are in logs.py, artifacts in artifacts.py.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from ..errors import AppError
 from ..pagination import encode_cursor
 from ..realtime import rooms
 from ..realtime import store as room_store
-from ..realtime.outbox import Outbox
+from ..realtime.outbox import Outbox, run, transaction
 from . import store, views
-from .access import load_view, run, visible, writable
+from .access import load_view, visible, writable
 from .models import (
     LEVELS,
     TERMINAL,
@@ -82,7 +82,7 @@ async def create_execution(core: Core, actor: Actor, body: ExecutionCreate, *, t
         room = await rooms.create(conn, views.KIND, execution_id)
         await store.insert_plan(conn, execution_id, steps)
         view = await load_view(conn, execution_id)
-        await out.room(conn, room, "execution:created", {
+        out.room(room, "execution:created", {
             "execution": view.model_dump(mode="json"),
             "steps": [views.step_view(s).model_dump(mode="json") for s in await store.steps(conn, execution_id)],
         })
@@ -154,7 +154,7 @@ async def _end(conn: asyncpg.Connection, out: Outbox, execution_id: UUID, previo
     await store.set_status(conn, execution_id, status, error_message, None)
     view = await load_view(conn, execution_id)
     room = room_of(execution_id)
-    await out.room(conn, room, "execution:ended", {
+    out.room(room, "execution:ended", {
         "execution_id": str(execution_id), "status": status, "previous": previous,
         "error_message": view.error_message, "duration_ms": view.duration_ms,
         "completed_at": view.completed_at.isoformat() if view.completed_at else None,
@@ -177,7 +177,7 @@ async def set_status(core: Core, actor: Actor, body: SetStatus) -> ExecutionView
             return await _end(conn, out, body.execution_id, current, body.status, body.error_message)
         await store.set_status(conn, body.execution_id, body.status, body.error_message, body.current_step)
         view = await load_view(conn, body.execution_id)
-        await out.room(conn, room_of(body.execution_id), "execution:status", {
+        out.room(room_of(body.execution_id), "execution:status", {
             "execution_id": str(body.execution_id), "status": body.status, "previous": current,
             "execution": view.model_dump(mode="json"),
         })
@@ -198,7 +198,7 @@ async def update_step(core: Core, actor: Actor, body: StepUpdate) -> StepView:
             await store.set_current_step(conn, body.execution_id, body.step_id)
         step = views.step_view(row)
         total = await store.total_steps(conn, body.execution_id)
-        await out.room(conn, room_of(body.execution_id), "execution:step", {
+        out.room(room_of(body.execution_id), "execution:step", {
             "execution_id": str(body.execution_id), "step": step.model_dump(mode="json"), "total_steps": total,
             "added": row["added"],
         })
@@ -225,7 +225,7 @@ async def add_thought(core: Core, actor: Actor, body: ThoughtIn) -> ThoughtView:
         if row is None:
             raise AppError("execution.duplicate_node", f"thought {body.id!r} is already in the tree", 409)
         thought = views.thought_view(row)
-        await out.room(conn, room_of(body.execution_id), "execution:thought", {
+        out.room(room_of(body.execution_id), "execution:thought", {
             "execution_id": str(body.execution_id), "thought": thought.model_dump(mode="json")})
         return thought
 
@@ -252,7 +252,7 @@ async def cancel(core: Core, actor: Actor, body: CancelRequest) -> ExecutionView
             return views.execution_view(r)  # asked already: the deadline stands
         deadline = await store.request_cancel(conn, body.execution_id, grace, reason)
         data = {"execution_id": str(body.execution_id), "reason": reason, "deadline_at": deadline.isoformat()}
-        await out.room(conn, room_of(body.execution_id), "execution:cancelling", data)
+        out.room(room_of(body.execution_id), "execution:cancelling", data)
         out.agent(r["agent_id"], "execution:cancel", data)
         out.wake(deadline)
         return await load_view(conn, body.execution_id)
@@ -265,14 +265,13 @@ async def sweep_cancels(core: Core) -> int:
     done = 0
     while done < 20:
         out = Outbox()
-        async with core.db.acquire() as conn, conn.transaction():
+        async with transaction(core, out) as conn:
             execution_id = await store.claim_cancel_due(conn)
             if execution_id is None:
                 break
             r = await store.execution(conn, execution_id)
             await _end(conn, out, execution_id, r["status"], "cancelled",
                        r["cancel_reason"] or "cancelled: the executor did not answer in time")
-        await out.flush(core)
         log.info("execution %s cancelled at its deadline", execution_id)
         done += 1
     return done

@@ -1,8 +1,14 @@
-"""What an action will tell clients, gathered inside its transaction and sent after the commit."""
+"""What an action will tell clients, gathered inside its transaction and sent after the commit.
+
+Room events are written together at the end of the transaction (``write``): one statement for all
+of them instead of one per event, with the same per-room seq (ARCHITECTURE §3).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from ..core import Core
-from . import rooms
+from . import store
 from .models import RoomEvent
 
 
@@ -21,12 +27,17 @@ class Outbox:
     events: list[RoomEvent] = field(default_factory=list)
     private: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     wake_at: list[datetime] = field(default_factory=list)
+    pending: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
-    async def room(self, conn: asyncpg.Connection, room: str, type_: str, data: dict[str, Any]) -> RoomEvent:
-        """Append a room event in the caller's transaction."""
-        event = await rooms.append(conn, room, type_, data)
-        self.events.append(event)
-        return event
+    def room(self, room: str, type_: str, data: dict[str, Any]) -> None:
+        """A room event, written (with its seq) by ``write`` at the end of the transaction."""
+        self.pending.append((room, type_, data))
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """Append the pending room events in the caller's transaction, in one round trip."""
+        if self.pending:
+            pending, self.pending = self.pending, []
+            self.events += await store.append_events(conn, pending)
 
     def agent(self, agent_id: Any, event: str, data: dict[str, Any]) -> None:
         """A private message to every connection of one agent (re-sent on reconnect when it matters)."""
@@ -38,7 +49,8 @@ class Outbox:
             self.wake_at.append(when)
 
     async def flush(self, core: Core) -> None:
-        """Send everything. Call only after the transaction committed."""
+        """Send everything. Call only after the transaction committed (and ``write``)."""
+        assert not self.pending, "room events not written"
         await core.realtime.publish(self.events, self.private)
         if self.wake_at and core.sweeper is not None:
             loop = asyncio.get_running_loop()
@@ -47,3 +59,20 @@ class Outbox:
                 delay = max(0.0, (when - now).total_seconds()) + 0.01
                 loop.call_later(delay, core.sweeper.poke)
         self.events, self.private, self.wake_at = [], [], []
+
+
+@asynccontextmanager
+async def transaction(core: Core, out: Outbox) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction whose end writes ``out``'s room events; after the commit,
+    everything ``out`` gathered is sent. Nothing is sent if the block raises."""
+    async with core.db.acquire() as conn, conn.transaction():
+        yield conn
+        await out.write(conn)
+    await out.flush(core)
+
+
+async def run(core: Core, action, *args):
+    """One transaction around ``action(conn, outbox, *args)``, then publish what it recorded."""
+    out = Outbox()
+    async with transaction(core, out) as conn:
+        return await action(conn, out, *args)

@@ -15,6 +15,28 @@ INSERT INTO room_events (room, seq, type, data)
 SELECT $1, last_seq, $2, $3 FROM next
 RETURNING room, seq, type, data, created_at AS at
 """
+# Several events of one transaction in one round trip: rooms locked in name order (so two
+# transactions over the same rooms cannot deadlock), each bumped by its count, the events numbered
+# after the old last_seq in the order given.
+APPEND_EVENTS = """
+WITH input AS (
+    SELECT room, type, data, n
+    FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS t(room, type, data, n)
+), counts AS (
+    SELECT room, count(*) AS k FROM input GROUP BY room
+), locked AS (
+    SELECT name FROM rooms WHERE name IN (SELECT room FROM counts) ORDER BY name FOR UPDATE
+), bumped AS (
+    UPDATE rooms r SET last_seq = r.last_seq + c.k
+    FROM counts c JOIN locked l ON l.name = c.room
+    WHERE r.name = c.room
+    RETURNING r.name, r.last_seq - c.k AS base
+)
+INSERT INTO room_events (room, seq, type, data)
+SELECT i.room, b.base + row_number() OVER (PARTITION BY i.room ORDER BY i.n), i.type, i.data
+FROM input i JOIN bumped b ON b.name = i.room
+RETURNING room, seq, type, data, created_at AS at
+"""
 EVENTS_AFTER = """
 SELECT room, seq, type, data, created_at AS at FROM room_events
 WHERE room = $1 AND seq > $2
@@ -34,6 +56,21 @@ async def append_event(conn: asyncpg.Connection, room: str, type_: str, data: di
     if row is None:
         raise LookupError(f"room {room} does not exist")
     return RoomEvent.model_validate(dict(row))
+
+
+async def append_events(conn: asyncpg.Connection, pending: list[tuple[str, str, dict]]) -> list[RoomEvent]:
+    """Append (room, type, data) events in one statement; returns them in the order given."""
+    if len(pending) == 1:
+        return [await append_event(conn, *pending[0])]
+    rows = await conn.fetch(APPEND_EVENTS, [p[0] for p in pending], [p[1] for p in pending], [p[2] for p in pending])
+    by_room: dict[str, list] = {}
+    for row in sorted(rows, key=lambda r: r["seq"], reverse=True):
+        by_room.setdefault(row["room"], []).append(row)
+    try:
+        return [RoomEvent.model_validate(dict(by_room[room].pop())) for room, _, _ in pending]
+    except (KeyError, IndexError):
+        missing = sorted({room for room, _, _ in pending} - {r["room"] for r in rows})
+        raise LookupError(f"rooms {missing} do not exist") from None
 
 
 async def events_after(conn: asyncpg.Connection, room: str, since_seq: int, limit: int) -> list[RoomEvent]:
