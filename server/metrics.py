@@ -27,8 +27,11 @@ class Metrics:
             "arena_slow_watchers", "Watchers dropped from live delivery for falling behind", ["kind"], registry=r
         )
         self.pubsub_room_bytes = Counter(
-            "arena_pubsub_room_bytes", "Room-channel bytes read from Redis pub/sub", registry=r
+            "arena_pubsub_room_bytes", "Room-channel bytes read from Redis pub/sub, by who published them",
+            ["source"], registry=r
         )
+        for source in ("own", "other"):
+            self.pubsub_room_bytes.labels(source)  # listed at 0 from the start
         self.errors = Counter("arena_errors", "Errors answered, by code", ["transport", "code"], registry=r)
         self.request_latency = Histogram(
             "arena_http_request_seconds",

@@ -68,7 +68,10 @@ class Realtime:
         self.manager.on_resubscribed = self._revalidate_soon
         self.manager.on_overflow = self._overflow
         self.manager.on_split = self.deliver_split
-        self.manager.on_room_bytes = metrics.pubsub_room_bytes.inc
+        self.manager.on_room_bytes = self._count_room_bytes
+
+    def _count_room_bytes(self, size: int, own: bool) -> None:
+        self.metrics.pubsub_room_bytes.labels("own" if own else "other").inc(size)
 
     def add_kind(self, kind) -> None:
         """A room kind (realtime.rooms.RoomKind) this server serves."""

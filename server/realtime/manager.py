@@ -84,8 +84,10 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self._sync_again = False
         self._listening = False  # the current pub/sub connection is subscribed and read
         self.sharded = False  # SSUBSCRIBE/SPUBLISH for room channels (REDIS_SHARDED_PUBSUB on Redis >= 7)
-        self.received_bytes = 0  # room-channel bytes read from Redis (tests, and the metric below)
-        self.on_room_bytes: Callable[[int], Any] | None = None
+        # Room-channel bytes read from Redis that other processes published (tests); every read is
+        # also passed to on_room_bytes(size, own) (the metric).
+        self.received_bytes = 0
+        self.on_room_bytes: Callable[[int, bool], Any] | None = None
 
     def set_server(self, server: Any) -> None:
         super().set_server(server)
@@ -330,11 +332,12 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
     async def _room_message(self, data: bytes) -> None:
         """A framed message on a room channel (channels.py): deliver each entry here. Our own come
         back too (we listen to the rooms we publish to while we have members): dropped by their head."""
-        self.received_bytes += len(data)
+        own = data.startswith(self._host_head)
         if self.on_room_bytes is not None:
-            self.on_room_bytes(len(data))
-        if data.startswith(self._host_head):
+            self.on_room_bytes(len(data), own)
+        if own:
             return
+        self.received_bytes += len(data)
         try:
             for entry in channels.entries(data):
                 if entry.kind == b"E":
