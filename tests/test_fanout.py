@@ -217,3 +217,24 @@ async def test_agents_private_messages_cross_processes(make_server) -> None:
     await one.app[CORE].realtime.publish([], private=[(bot.id, "arena:hello", {"n": 1})])
     await bot.rec.wait_for(lambda evs: [d for e, d in evs if e == "arena:hello"] == [{"n": 1}], 5)
     await bot.close()
+
+
+async def test_a_disconnect_leaves_exactly_the_sockets_rooms(arena) -> None:
+    # python-socketio scans every room of the namespace for each disconnect; the manager keeps an
+    # index instead (10,000 sockets with churn spent their time in that scan): it must stay exact
+    core = _install(arena)
+    manager = core.realtime.manager
+    room = await _create(core, "leave")
+    clients = [await _client(arena.url, ["websocket"]) for _ in range(3)]
+    for c, _ in clients:
+        await c.call("room:watch", {"room": room}, namespace="/spectate")
+    sids = [c.get_sid("/spectate") for c, _ in clients]
+    assert all(set(manager.get_rooms(sid, "/spectate")) == {sid, room} for sid in sids)
+    await clients[0][0].disconnect()
+    await eventually(lambda: ("/spectate", sids[0]) not in manager._rooms_of)
+    assert sids[0] not in manager.rooms["/spectate"].get(room, {})
+    assert set(manager.rooms["/spectate"][room]) == set(sids[1:]) and room in manager.interest.rooms()
+    for c, _ in clients[1:]:
+        await c.disconnect()
+    await eventually(lambda: room not in manager.interest.rooms())
+    assert not any(sid in manager.rooms.get("/spectate", {}).get(None, {}) for sid in sids)

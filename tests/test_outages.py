@@ -20,10 +20,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from server.app import create_app
-from server.core import DATABASE_URL, SUPERVISOR
+from server.core import DATABASE_URL, REDIS_URL, SECRET, SETTINGS, SUPERVISOR
 from server.settings import Settings
 from tests.live_battle import Bot, Spectator, check_nothing_lost_or_doubled
 from tests.support import Api, close_or_explain, eventually
+from tests.test_fanout import _client
+from tests.test_rooms import _create, _emit, _install
 
 MAX_TURNS = 10
 
@@ -223,3 +225,41 @@ async def test_postgres_killed_is_restarted_and_nothing_committed_is_lost(embedd
         assert refusals <= {"service.unavailable"}, refusals  # never internal
     finally:
         await live.close()
+
+
+async def test_room_channels_come_back_after_a_redis_restart_on_another_process(embedded_arena: Embedded,
+                                                                               tmp_path: Path) -> None:
+    """A second process listens to a room's channel only; Redis dies and is restarted under it: its
+    listener subscribes to the room again and what the first process publishes reaches its watcher."""
+    arena = embedded_arena
+    app1 = arena.server.app
+    settings2 = app1[SETTINGS].model_copy(update={
+        "data_dir": tmp_path / "second", "database_url": app1[DATABASE_URL], "redis_url": app1[REDIS_URL],
+        "secret_key": app1[SECRET]})
+    second = TestServer(create_app(settings2), host="127.0.0.1", port=0)
+    await second.start_server()
+    client = None
+    try:
+        core1, core2 = _install(arena.server), _install(second)
+        room = await _create(core1, "storm")
+        client, rec = await _client(str(second.make_url("")).rstrip("/"), ["websocket"])
+        await client.call("room:watch", {"room": room}, namespace="/spectate")
+        manager2 = core2.realtime.manager
+        channel = manager2.room_channel(room)
+        assert channel in manager2._confirmed
+        await _emit(core1, room, 1)
+        await eventually(lambda: len(rec.of("demo:tick")) == 1)
+
+        await arena.supervisor.stop()
+        os.kill(arena.pid("redis"), signal.SIGKILL)
+        await eventually(lambda: channel not in manager2._confirmed, timeout=20, what="the listener saw Redis go")
+        arena.supervisor.start()
+        await arena.until_ready(20)
+        await eventually(lambda: channel in manager2._confirmed, timeout=20, what="the room subscribed again")
+        await _emit(core1, room, 2)
+        await eventually(lambda: len(rec.of("demo:tick")) == 3, timeout=10)
+        assert [e["seq"] for e in rec.of("demo:tick")] == [1, 2, 3]
+    finally:
+        if client is not None:
+            await client.disconnect()
+        await close_or_explain(second)
