@@ -132,7 +132,9 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
 
         actor = await _connect(core, sid, authenticate)
         await sio.save_session(sid, {"actor": actor}, namespace=AGENT_NS)
-        await core.realtime.enter(sid, AGENT_NS, agent_room(actor.id))  # its private room's channel is ready
+        # Not core.realtime.enter: waiting here for the room's channel would leave a socket that drops
+        # meanwhile in its rooms for good (a disconnect during a connect is ignored by the library).
+        await sio.enter_room(sid, agent_room(actor.id), namespace=AGENT_NS)
         _register(core, sid, AGENT_NS, actor)
         core.metrics.connections.labels(AGENT_NS).inc()
         log.info("agent connected: %s (sid %s)", actor.label, sid)

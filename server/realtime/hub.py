@@ -70,6 +70,22 @@ class Realtime:
         self.manager.on_split = self.deliver_split
         self.manager.on_room_bytes = self._count_room_bytes
 
+    def _cut_off(self, eio_sid: str | None) -> None:
+        """Drop a connection that does not read, without waiting on it (a close waits for its queue to
+        be written, which is what it does not do): a websocket's transport is aborted, which ends it;
+        a polling socket is closed in the background."""
+        if eio_sid is None:
+            return
+        open_ws = self.open_sockets.by_eio_sid.get(eio_sid)
+        if open_ws is not None:
+            open_ws[1].abort()
+            return
+        sock = self.sio.eio.sockets.get(eio_sid)
+        if sock is not None:
+            task = asyncio.get_running_loop().create_task(sock.close(wait=False, abort=True))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     def _count_room_bytes(self, size: int, own: bool) -> None:
         self.metrics.pubsub_room_bytes.labels("own" if own else "other").inc(size)
 
@@ -89,11 +105,9 @@ class Realtime:
         base = room.partition("#")[0]
         kind = self.kinds.get(base.partition(":")[0])
         if kind is None:
-            eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
             self.metrics.slow_watchers.labels("other").inc()
             log.info("socket %s fell behind on %s; disconnecting it", sid, room or "its namespace")
-            if eio_sid is not None:
-                await self.sio.eio.disconnect(eio_sid)
+            self._cut_off(self.manager.eio_sid_from_sid(sid, namespace))
             return
         for name in kind.rooms_to_leave(base):
             await self.leave(sid, namespace, name)

@@ -81,6 +81,7 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
         self._subscribed: set[str] = set()  # room channels asked for on the current connection
         self._confirmed: set[str] = set()  # ... and confirmed by Redis
         self._confirm_waiters: dict[str, asyncio.Future[None]] = {}
+        self._pending_subscribes: dict[str, int] = {}  # SUBSCRIBEs sent and not yet answered
         self._sync_task: asyncio.Task | None = None
         self._sync_again = False
         self._listening = False  # the current pub/sub connection is subscribed and read
@@ -199,7 +200,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                                         queue_limit=self.queue_limit if bounded else None)
                 if slow and self.on_overflow is not None:
                     if data is None and body is not None:
-                        data = orjson.loads(body)[1] if body.startswith(b"[") else None
+                        args = orjson.loads(body)
+                        data = args[1] if len(args) > 1 else None
                     payload = data if isinstance(data, dict) else {}
                     for sid in slow:
                         await self.on_overflow(namespace, sid, first, payload)
@@ -404,13 +406,17 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 log.warning("REDIS_SHARDED_PUBSUB is on but Redis %s has no sharded pub/sub; using plain "
                             "channels", version)
         self._confirmed.clear()
+        self._pending_subscribes.clear()  # a new connection: no reply to the old one's will come
         self._subscribed = {self.room_channel(base) for base in self.interest.rooms()}
         await self.pubsub.subscribe(self.channel)  # type: ignore[union-attr]
         if self._subscribed:
             await self._room_subscribe(sorted(self._subscribed))
         self._listening = True
+        self._kick_sync()  # what changed during the awaits above is applied now
 
     async def _room_subscribe(self, names: list[str]) -> None:
+        for name in names:  # replies come in order: a channel is confirmed by its last SUBSCRIBE's
+            self._pending_subscribes[name] = self._pending_subscribes.get(name, 0) + 1
         pubsub = self.pubsub
         await (pubsub.ssubscribe(*names) if self.sharded else pubsub.subscribe(*names))  # type: ignore[union-attr]
 
@@ -421,6 +427,9 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
     def _interest_changed(self, base: str, on: bool) -> None:
         """Called (synchronously) when a room gains its first local interest or loses its last: the
         subscriptions follow in one background task, batched."""
+        self._kick_sync()
+
+    def _kick_sync(self) -> None:
         self._sync_again = True
         if self._sync_task is None or self._sync_task.done():
             try:
@@ -431,9 +440,9 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
 
     async def _sync_subscriptions(self) -> None:
         while self._sync_again:
-            self._sync_again = False
             if not self._listening:
-                return  # the next (re)connection subscribes to everything of interest then
+                return  # the (re)connection subscribes to everything of interest, then syncs again
+            self._sync_again = False
             wanted = {self.room_channel(base) for base in self.interest.rooms()}
             add, drop = sorted(wanted - self._subscribed), sorted(self._subscribed - wanted)
             try:
@@ -449,8 +458,14 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
                 return
 
     def _channel_confirmed(self, name: str) -> None:
-        if name in self._subscribed:
-            self._confirmed.add(name)
+        pending = self._pending_subscribes.get(name, 0)
+        if pending > 1:
+            self._pending_subscribes[name] = pending - 1
+            return  # an earlier SUBSCRIBE's reply (an UNSUBSCRIBE may lie between): wait for the last
+        self._pending_subscribes.pop(name, None)
+        if name not in self._subscribed:
+            return
+        self._confirmed.add(name)
         fut = self._confirm_waiters.pop(name, None)
         if fut is not None and not fut.done():
             fut.set_result(None)
@@ -470,6 +485,8 @@ class ArenaRedisManager(socketio.AsyncRedisManager):
             await asyncio.wait_for(asyncio.shield(fut), self.settings.redis_timeout if timeout is None else timeout)
             return True
         except TimeoutError:
+            if self._confirm_waiters.get(name) is fut:
+                del self._confirm_waiters[name]  # not kept for a room that may never be confirmed
             return False
 
     # -- room membership, indexed by socket too ------------------------------------------------------
