@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import aiohttp
 
 
@@ -23,3 +26,62 @@ async def test_websocket_compression_is_off_by_default(make_server) -> None:
 async def test_websocket_compression_can_be_turned_on(make_server) -> None:
     srv = await make_server(ws_compression=True)
     assert "permessage-deflate" in await _negotiated(srv.url)
+
+
+async def _open_socket(url: str, http: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+    ws = await http.ws_connect(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket")
+    assert (await ws.receive_str()).startswith("0{")
+    await ws.send_str("40/spectate,")
+    assert (await ws.receive_str()).startswith("40/spectate,")
+    return ws
+
+
+async def test_idle_socket_is_pinged_and_a_silent_one_is_dropped(make_server) -> None:
+    """The lighter Engine.IO socket (realtime/eio_socket.py) keeps the library's heartbeat: a ping
+    every interval while the client answers, no task per socket for it, and a client that stops
+    answering is disconnected."""
+    from server.app import CORE
+    from server.realtime.eio_socket import ArenaEioSocket
+
+    srv = await make_server()
+    eio = srv.app[CORE].realtime.sio.eio
+    eio.ping_interval, eio.ping_timeout = 0.5, 0.5
+    async with aiohttp.ClientSession() as http:
+        ws = await _open_socket(srv.url, http)
+        (sock,) = eio.sockets.values()
+        assert type(sock) is ArenaEioSocket
+        for _ in range(3):  # answered pings keep coming
+            assert await ws.receive_str(timeout=3) == "2"
+            await ws.send_str("3")
+        names = [t.get_coro().__qualname__ for t in asyncio.all_tasks()]
+        assert not any("_send_ping" in n for n in names), names
+        assert await ws.receive_str(timeout=3) == "2"  # not answered from here on
+        msg = await ws.receive(timeout=5)  # the server gives up on it
+        assert msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            assert msg.data == "1"  # engine.io close packet
+        for _ in range(50):
+            if not eio.sockets:
+                break
+            await asyncio.sleep(0.1)
+        assert not eio.sockets
+
+
+async def test_sockets_deliver_in_order_after_the_socket_class_swap(make_server) -> None:
+    """Many sockets, each gets every event once and in order through the swapped class."""
+    from server.app import CORE
+
+    srv = await make_server()
+    hub = srv.app[CORE].realtime
+    async with aiohttp.ClientSession() as http:
+        sockets = [await _open_socket(srv.url, http) for _ in range(20)]
+        for n in range(30):
+            await hub.sio.emit("tick", {"n": n}, namespace="/spectate")
+        for ws in sockets:
+            got = []
+            while len(got) < 30:
+                text = await ws.receive_str(timeout=5)
+                if text.startswith("42/spectate,"):
+                    got.append(json.loads(text[len("42/spectate,"):])[1]["n"])
+            assert got == list(range(30))
+            await ws.close()

@@ -7,7 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per connection: no instance dict
 class Actor:
     kind: Literal["user", "agent", "anonymous"]
     id: UUID | None = None

@@ -7,6 +7,7 @@ restart: a Redis miss falls back to the row and re-caches it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -250,7 +251,7 @@ async def actor_for_request(core: Core, request: web.Request, mode: str) -> Acto
         actor = await from_credential(core, credential.strip(), ip)
     elif cookie := request.cookies.get(SESSION_COOKIE):
         a = await from_token(core, cookie, ip)
-        actor = Actor(**{**a.__dict__, "via_cookie": True})
+        actor = dataclasses.replace(a, via_cookie=True)
     if mode in ("required", "user", "agent") and actor.kind == "anonymous":
         raise AppError("auth.required", "authentication required", 401)
     if mode == "user" and not actor.is_user:

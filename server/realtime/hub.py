@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from ..metrics import Metrics
 from ..settings import Settings
+from . import eio_socket
 from .fanout import LocalFanout
 from .manager import ArenaRedisManager
 from .models import RoomEvent
@@ -53,6 +54,7 @@ class Realtime:
             engineio_logger=False,
         )
         self.open_sockets = configure_transport(self.sio, settings.ws_compression)
+        eio_socket.install(self.sio.eio)
         self.manager.fanout = LocalFanout(self.sio.eio.sockets, self.open_sockets.by_eio_sid,
                                           fast=settings.fanout_fast_path, write_limit=settings.ws_write_buffer_bytes,
                                           queue_limit=settings.socket_queue_limit)
@@ -129,10 +131,9 @@ class Realtime:
     async def publish(self, events: Iterable[RoomEvent],
                       private: Iterable[tuple[object, str, dict]] = (),
                       routed: Iterable[tuple[str, dict, list[str]]] = ()) -> None:
-        """Send private agent messages, then committed room events to every watcher and member, on
+        """Send committed room events to every watcher and member, then private agent messages, on
         every process, in order, with one Redis round trip.
 
-        Private prompts go first so the next agent starts thinking while the room fan-out runs.
         ``routed`` are (event, payload, rooms): room events already dumped that go to some parts of
         a room only (an execution's log lines to the watchers of their level).
         Each payload is built once; python-socketio does the per-recipient work.
@@ -270,6 +271,7 @@ class Realtime:
         await close_all(self.open_sockets)
 
     async def close(self) -> None:
+        self.sio.eio.arena_pings.stop()
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
