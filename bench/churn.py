@@ -34,11 +34,9 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -60,6 +58,7 @@ from fanout import (  # noqa: E402
     free_port,
     make_pad,
     percentile,
+    run_in_temp_dir,
     server_command,
 )
 from room_spectators import BrowserSpectator  # noqa: E402
@@ -409,22 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rooms < 1 or args.sockets < args.rooms:
         p.error("need at least one room and one socket per room")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="arena-churn-"))
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    try:
-        return asyncio.run(run(args, data_dir))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
+    return run_in_temp_dir(run, args, "arena-churn-")
 
 if __name__ == "__main__":
     sys.exit(main())

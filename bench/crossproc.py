@@ -31,10 +31,8 @@ import asyncio
 import contextlib
 import math
 import re
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +53,7 @@ from churn import (  # noqa: E402
     split_rooms,
     start_arena,
 )
-from fanout import COUNTED, MAX_TURNS, ServerProcess, make_pad  # noqa: E402
+from fanout import COUNTED, MAX_TURNS, ServerProcess, make_pad, run_in_temp_dir  # noqa: E402
 
 from server.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: E402
 
@@ -299,22 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rooms < 2:
         p.error("--rooms: at least 2 (one per process)")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="arena-crossproc-"))
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    try:
-        return asyncio.run(run(args, data_dir))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
+    return run_in_temp_dir(run, args, "arena-crossproc-")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -622,6 +622,26 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
             s.stop()
 
 
+def run_in_temp_dir(run, args: argparse.Namespace, prefix: str) -> int:
+    """``asyncio.run(run(args, data_dir))`` on uvloop when installed, in a temporary data dir that is
+    removed afterwards unless ``args.keep``; Ctrl-C exits 130. Every bench script's ``main`` ends here."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    try:
+        return asyncio.run(run(args, data_dir))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if args.keep:
+            print(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Battle event fan-out to spectators: arena vs Node socket.io and bare python-socketio")
@@ -643,24 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     if "node" in args.targets:
         ensure_node()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="arena-bench-"))
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    try:
-        return asyncio.run(run(args, data_dir))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
+    return run_in_temp_dir(run, args, "arena-bench-")
 
 if __name__ == "__main__":
     sys.exit(main())
