@@ -17,7 +17,7 @@ from itertools import accumulate
 from typing import Annotated, Any
 
 import orjson
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from .errors import AppError
 
@@ -199,3 +199,15 @@ def check_payload(payload: Any, where: str | None = None) -> None:
                     if problem:
                         raise _bad([*loc, "<key>"], *problem)
                 stack.append((item, [*loc, str(key)], depth + 1))
+
+
+def Text(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - a type, used like one
+    """A string of at most ``max_length`` characters (and at least ``min_length``)."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length)]
+
+
+# A label a list can be filtered by: trimmed, 1-50 characters; a thing carries at most 20.
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+Tags = Annotated[list[Tag], Field(max_length=20)]
+# Any JSON object a client describes something with (configuration, parameters, context).
+JsonObject = Annotated[dict[str, Any], Field(description="any JSON object")]

@@ -59,3 +59,12 @@ class CursorPage(Inbound):
     def after(self) -> tuple[datetime, UUID] | tuple[None, None]:
         """The (created_at, id) to continue below, or (None, None) for the first page."""
         return decode_cursor(self.cursor) if self.cursor else (None, None)
+
+
+def cut_page(rows: list, limit: int, at: str = "created_at", key: str = "id") -> tuple[list, str | None]:
+    """Rows fetched with ``LIMIT limit + 1`` (newest first) as a page and the cursor after it: None
+    when there is nothing more. ``at`` and ``key`` name the row's (created_at, id) pair."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1][at], rows[-1][key])

@@ -95,6 +95,9 @@ class RouteTable:
     def put(self, path: str, **kw: Any) -> Callable:
         return self.route("PUT", path, **kw)
 
+    def patch(self, path: str, **kw: Any) -> Callable:
+        return self.route("PATCH", path, **kw)
+
     def delete(self, path: str, **kw: Any) -> Callable:
         return self.route("DELETE", path, **kw)
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     execution_cancel_grace_seconds: float = Field(10.0, ge=0)
     execution_file_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
     execution_log_max_message_bytes: int = Field(1024 * 1024, ge=1024)
+    # Scenarios from a PDF: the largest upload, the most pages read, and the most text kept.
+    scenario_pdf_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    scenario_pdf_max_pages: int = Field(200, ge=1)
+    scenario_text_max_chars: int = Field(500_000, ge=1000)
     # The garbage collector of a served process: its first generation is collected after this many
     # new container objects (Python's default is 700), and what start-up built is frozen out of
     # every collection. A 500-line log batch makes some 3,000 objects; at 700, the collector ran

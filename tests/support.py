@@ -61,6 +61,9 @@ class Api:
     async def put(self, path: str, json: Any = None, **kw: Any) -> Reply:
         return await self.request("PUT", path, json, **kw)
 
+    async def patch(self, path: str, json: Any = None, **kw: Any) -> Reply:
+        return await self.request("PATCH", path, json, **kw)
+
     async def delete(self, path: str, **kw: Any) -> Reply:
         return await self.request("DELETE", path, **kw)
 
