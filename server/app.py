@@ -28,13 +28,15 @@ from .redis_client import open_redis
 from .redis_keys import RedisKeys
 from .retention import Retention, RetentionJob
 from .settings import Settings
+from .simulations import domain as simulations
 from .supervise import Supervisor
 from .sweeper import Sweep, Sweeper
 
 log = logging.getLogger(__name__)
 
 # The domains of the server, each one object (server/domain.py); a new domain is one more line.
-DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain, executions.domain, catalog.domain]
+DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain, executions.domain, catalog.domain,
+           simulations.domain]
 ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
 EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)
@@ -61,6 +63,8 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list
             realtime.add_kind(kind)
         realtime.connect_hooks.extend(domain.connect_hooks)
         realtime.disconnect_hooks.extend(domain.disconnect_hooks)
+        realtime.replies.update(domain.replies)
+    realtime.core_getter = lambda: app[CORE]
 
     app.cleanup_ctx.append(_embedded_services)
     app.cleanup_ctx.append(_database(sql_dir or migrate.SQL_DIR))
@@ -166,8 +170,11 @@ def _realtime(realtime: Realtime):
         realtime.sio.manager_initialized = True
         realtime.manager.initialize()
         keys = RedisKeys(settings.redis_prefix)
+        ttl = max(15, int(3 * settings.pubsub_watchdog_seconds))
         realtime.audience = Audience(app[REDIS], keys, realtime.manager.host_id, realtime.spectators_held,
-                                     heartbeat_ttl=max(15, int(3 * settings.pubsub_watchdog_seconds)))
+                                     heartbeat_ttl=ttl)
+        realtime.presence = Audience(app[REDIS], keys, realtime.manager.host_id, realtime.agents_held,
+                                     heartbeat_ttl=ttl, key=keys.presence)
         try:
             await realtime.audience.heartbeat()
         except Exception as exc:  # Redis may be briefly away; the watchdog beats again

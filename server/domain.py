@@ -2,7 +2,8 @@
 
 Each domain package (``server/battles``, later ``server/executions`` and the rest) exposes
 ``domain``: its REST routes, its socket events, its kinds of room, its sweeps of due deadlines, the
-hooks it runs when an agent's socket connects or disconnects, and its retention jobs. ``create_app`` mounts whatever the
+hooks it runs when an agent's socket connects or disconnects, its retention jobs, and the handlers
+of the answers agents give to its calls. ``create_app`` mounts whatever the
 listed domains bring: adding a domain is one line in ``server/app.py`` and touches nothing else of
 the core.
 """
@@ -10,7 +11,7 @@ the core.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,3 +37,5 @@ class Domain:
     connect_hooks: tuple[Hook, ...] = ()
     disconnect_hooks: tuple[Hook, ...] = ()
     retention: tuple[RetentionJob, ...] = ()
+    # Handlers of the answers agents give to calls (Outbox.call): name -> fn(core, actor, sid, data, answer).
+    replies: dict[str, Callable[..., Awaitable[None]]] = field(default_factory=dict)

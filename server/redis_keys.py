@@ -22,5 +22,9 @@ class RedisKeys:
     def watchers(self, room: str) -> str:
         return f"{self.prefix}:watchers:{room}"
 
+    def presence(self, room: str) -> str:
+        """Per process, how many sockets of one agent (its ``agent:<id>`` room) it holds."""
+        return f"{self.prefix}:presence:{room}"
+
     def host(self, host_id: str) -> str:
         return f"{self.prefix}:host:{host_id}"

@@ -26,9 +26,11 @@ FLUSH_DELAY = 0.2  # coalesce a burst of joins and leaves into one write
 
 class Audience:
     def __init__(self, redis: Redis, keys: RedisKeys, host_id: str, held: Callable[[], dict[str, int]],
-                 heartbeat_ttl: int = 30) -> None:
+                 heartbeat_ttl: int = 30, key: Callable[[str], str] | None = None) -> None:
         self.redis = redis
         self.keys = keys
+        # The hash of a room's counts: spectators by default; agents' connections for presence.
+        self.key = key or keys.watchers
         self.host_id = host_id
         self.held = held  # room -> spectators this process holds now
         self.heartbeat_ttl = heartbeat_ttl
@@ -62,10 +64,10 @@ class Audience:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for room, n in write.items():
-                        pipe.hset(self.keys.watchers(room), self.host_id, n)
-                        pipe.expire(self.keys.watchers(room), ROOM_TTL)
+                        pipe.hset(self.key(room), self.host_id, n)
+                        pipe.expire(self.key(room), ROOM_TTL)
                     for room in gone:
-                        pipe.hdel(self.keys.watchers(room), self.host_id)
+                        pipe.hdel(self.key(room), self.host_id)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 # Unknown now, but remembered: a room that empties meanwhile must still be deleted.
@@ -79,14 +81,15 @@ class Audience:
         await self.redis.set(self.keys.host(self.host_id), "1", ex=self.heartbeat_ttl)
         await self.flush(full=True)
 
-    async def counts(self, rooms: list[str]) -> dict[str, int]:
-        """Spectators per room (0 when unknown or Redis is away)."""
+    async def counts(self, rooms: list[str], skip_own: bool = False) -> dict[str, int]:
+        """Spectators per room (0 when unknown or Redis is away); ``skip_own``: other processes'
+        only (the caller knows its own exactly, while Redis may lag it by a flush)."""
         if not rooms:
             return {}
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for room in rooms:
-                    pipe.hgetall(self.keys.watchers(room))
+                    pipe.hgetall(self.key(room))
                 per_room = await pipe.execute()
             hosts = sorted({h.decode() for fields in per_room for h in fields})
             alive = dict(zip(hosts, await self.redis.mget([self.keys.host(h) for h in hosts]), strict=True)) \
@@ -94,5 +97,6 @@ class Audience:
         except (RedisError, OSError) as exc:
             log.warning("could not read spectator counts: %s", exc)
             return {room: 0 for room in rooms}
-        return {room: sum(int(v) for h, v in fields.items() if alive.get(h.decode()))
+        own = self.host_id.encode()
+        return {room: sum(int(v) for h, v in fields.items() if alive.get(h.decode()) and not (skip_own and h == own))
                 for room, fields in zip(rooms, per_room, strict=True)}

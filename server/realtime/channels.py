@@ -12,6 +12,8 @@ fanout.py. The frame is text lines with length-prefixed bodies::
     A1 <host id>\\n
     E <namespace> <room> <length>\\n<[event, data] as JSON>     an emit to a room (or a part of it)
     S <room> <length>\\n<[event, data] as JSON>                 a split event (hub.publish_split)
+    C <namespace> <room> <length>\\n<[event, data, reply] as JSON>   a call: an emit whose ack is
+                                                                 handled where the socket is
 
 Room and namespace names are made by the server (``kind:id``, ``/spectate``) and never contain a
 space or a newline; ``framable`` says so before anything is framed.
@@ -41,7 +43,7 @@ def framable(name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    kind: bytes  # b"E" or b"S"
+    kind: bytes  # b"E", b"S" or b"C"
     namespace: str  # "" for a split event
     room: str
     body: bytes
@@ -54,8 +56,8 @@ def head(host_id: str) -> bytes:
 def frame(host_head: bytes, entries: list[Entry]) -> bytes:
     parts = [host_head]
     for e in entries:
-        if e.kind == b"E":
-            parts.append(b"E %s %s %d\n" % (e.namespace.encode(), e.room.encode(), len(e.body)))
+        if e.kind in (b"E", b"C"):
+            parts.append(b"%s %s %s %d\n" % (e.kind, e.namespace.encode(), e.room.encode(), len(e.body)))
         else:
             parts.append(b"S %s %d\n" % (e.room.encode(), len(e.body)))
         parts.append(e.body)
@@ -69,7 +71,7 @@ def entries(message: bytes) -> Iterator[Entry]:
     while pos < end:
         eol = message.index(b"\n", pos)
         fields = message[pos:eol].split(b" ")
-        if fields[0] == b"E" and len(fields) == 4:
+        if fields[0] in (b"E", b"C") and len(fields) == 4:
             namespace, room, length = fields[1].decode(), fields[2].decode(), int(fields[3])
         elif fields[0] == b"S" and len(fields) == 3:
             namespace, room, length = "", fields[1].decode(), int(fields[2])

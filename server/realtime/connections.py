@@ -135,6 +135,8 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
         # Not core.realtime.enter: waiting here for the room's channel would leave a socket that drops
         # meanwhile in its rooms for good (a disconnect during a connect is ignored by the library).
         await sio.enter_room(sid, agent_room(actor.id), namespace=AGENT_NS)
+        if core.realtime.presence is not None:
+            core.realtime.presence.changed()
         _register(core, sid, AGENT_NS, actor)
         core.metrics.connections.labels(AGENT_NS).inc()
         log.info("agent connected: %s (sid %s)", actor.label, sid)
@@ -146,6 +148,8 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
         core = core_getter()
         core.realtime.credentials.remove(sid, AGENT_NS)
         core.metrics.connections.labels(AGENT_NS).dec()
+        if core.realtime.presence is not None:
+            core.realtime.presence.changed()  # written after the library takes the socket out of its rooms
         actor: Actor | None = (await sio.get_session(sid, namespace=AGENT_NS)).get("actor")
         if actor is None:
             return

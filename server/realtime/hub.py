@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import socketio
 from aiohttp import web
@@ -65,12 +65,20 @@ class Realtime:
         self.connect_hooks: list = []
         self._tasks: set[asyncio.Task] = set()
         self.audience = None  # server.realtime.audience.Audience, once Redis is up
+        # Which agents have a socket on any process: the same counting as the audience, over the
+        # agent:<id> rooms of /agent (set with the audience).
+        self.presence = None
+        # Calls (Outbox.call): an emit to an agent whose ack is handled by the process holding the
+        # socket, with replies[name](core, actor, sid, data, answer). core_getter is set by the app.
+        self.replies: dict[str, Callable[..., Awaitable[None]]] = {}
+        self.core_getter: Callable[[], object] | None = None
         self.credentials = SocketCredentials(self.sio)
         self.manager.on_revoke = self.credentials.revoke_soon
         self.manager.on_resubscribed = self._revalidate_soon
         self.manager.on_overflow = self._overflow
         self.manager.on_split = self.deliver_split
         self.manager.on_room_bytes = self._count_room_bytes
+        self.manager.on_call = self._deliver_call
 
     def _cut_off(self, eio_sid: str | None) -> None:
         """Drop a connection that does not read, without waiting on it (a close waits for its queue to
@@ -129,11 +137,12 @@ class Realtime:
         app.on_shutdown.append(close_client_connections)
 
     async def publish(self, events: Iterable[RoomEvent],
-                      private: Iterable[tuple[object, str, dict]] = (),
+                      private: Iterable[tuple] = (),
                       routed: Iterable[tuple[str, dict, list[str]]] = ()) -> None:
         """Send committed room events to every watcher and member, then private agent messages, on
         every process, in order, with one Redis round trip.
 
+        ``private`` are (agent_id, event, data) or, for a call, (agent_id, event, data, reply).
         ``routed`` are (event, payload, rooms): room events already dumped that go to some parts of
         a room only (an execution's log lines to the watchers of their level).
         Each payload is built once; python-socketio does the per-recipient work.
@@ -146,9 +155,56 @@ class Realtime:
         for name, payload, rooms in routed:
             emits += [(name, payload, ns, rooms) for ns in NAMESPACES]
             self.metrics.events_out.labels(rooms[0].split(":", 1)[0]).inc()
-        emits += [(event, data, AGENT_NS, agent_room(agent_id)) for agent_id, event, data in private]
+        emits += [(event, data, AGENT_NS, agent_room(agent_id), *call) for agent_id, event, data, *call in private]
         if emits:
             await self.manager.emit_batch(emits)
+
+    async def _deliver_call(self, namespace: str, room: str, event: str, data: object, reply: str) -> None:
+        """A call reached this process: send it to each local socket in ``room`` with an ack; the
+        answer goes to the reply handler here, where the socket is (no cross-process callback)."""
+        sids = list(self.sio.manager.rooms.get(namespace, {}).get(room, {}))
+        for sid in sids:
+            async def answered(*args: object, _sid: str = sid) -> None:
+                await self._on_reply(namespace, _sid, reply, data, args[0] if args else None)
+
+            await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid,
+                                             callback=answered)
+
+    async def _on_reply(self, namespace: str, sid: str, reply: str, data: object, answer: object) -> None:
+        handler = self.replies.get(reply)
+        if handler is None or self.core_getter is None:
+            return
+        try:
+            session = await self.sio.get_session(sid, namespace=namespace)
+        except KeyError:
+            return  # the socket went meanwhile: the deadline in the row decides
+        actor = session.get("actor")
+        if actor is None:
+            return
+        try:
+            await handler(self.core_getter(), actor, sid, data, answer)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an answer that cannot be used: the deadline in the row decides
+            log.info("reply %s from %s not used: %r", reply, sid, exc)
+
+    async def connected(self, agent_ids: Iterable[object]) -> set[str]:
+        """Which of ``agent_ids`` (as text) have a socket on some process now (this one is asked
+        first; the others through the presence counts in Redis)."""
+        wanted = [str(a) for a in agent_ids]
+        held = self.sio.manager.rooms.get(AGENT_NS, {})
+        here = {a for a in wanted if held.get(agent_room(a))}
+        rest = [a for a in wanted if a not in here]
+        if rest and self.presence is not None:
+            counts = await self.presence.counts([agent_room(a) for a in rest], skip_own=True)
+            here |= {a for a in rest if counts.get(agent_room(a), 0) > 0}
+        return here
+
+    def agents_held(self) -> dict[str, int]:
+        """Sockets per agent (``agent:<id>`` room) on this process."""
+        rooms = self.sio.manager.rooms.get(AGENT_NS, {})
+        return {room: len(members) for room, members in rooms.items()
+                if isinstance(room, str) and room.startswith("agent:") and len(members)}
 
     async def publish_split(self, event: str, payload: dict, room: str) -> None:
         """A committed room event whose watchers see different parts of it (an execution's log
@@ -248,6 +304,8 @@ class Realtime:
             try:
                 if self.audience is not None:
                     await self.audience.heartbeat()
+                if self.presence is not None:
+                    await self.presence.flush(full=True)
             except (RedisError, OSError) as exc:
                 log.warning("spectator heartbeat failed: %s", exc)
             try:
@@ -278,5 +336,7 @@ class Realtime:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.audience is not None:
             await self.audience.close()
+        if self.presence is not None:
+            await self.presence.close()
         await self.manager.stop_listener()
         await self.manager.close_clients()

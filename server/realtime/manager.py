@@ -78,6 +78,8 @@ class ArenaRedisManager(RoomSubscriptions, socketio.AsyncRedisManager):
         self.on_overflow: Callable[[str, str, str, dict], Awaitable[None]] | None = None
         # Called with (event, data, room) for a split room event another process published.
         self.on_split: Callable[[str, dict, str], Awaitable[None]] | None = None
+        # (namespace, room, event, data, reply): send a call to this process's sockets in the room.
+        self.on_call: Callable[[str, str, str, Any, str], Awaitable[None]] | None = None
         # Bumped to retire a listener loop: a retired loop ends at its next wake-up instead of
         # reconnecting, so a restart can never leave two listeners delivering twice.
         self._generation = 0
@@ -158,14 +160,21 @@ class ArenaRedisManager(RoomSubscriptions, socketio.AsyncRedisManager):
         else:
             await self.emit_batch([(event, data, namespace, room)])
 
-    async def emit_batch(self, emits: list[tuple[str, Any, str, Any]]) -> None:
-        """Emit (event, data, namespace, room) in order: each delivered here at once, then all
+    async def emit_batch(self, emits: list[tuple]) -> None:
+        """Emit (event, data, namespace, room[, reply]) in order: each delivered here at once, then all
         published to the other processes in one Redis pipeline, one message per room channel.
-        ``room`` is a room, a list of parts of one room, or None / a sid (the control channel)."""
+        ``room`` is a room, a list of parts of one room, or None / a sid (the control channel). With
+        ``reply``, the emit is a call: each process that holds sockets in the room sends it to them
+        with an ack, handled there by ``on_call``'s reply handler."""
         by_channel: dict[str, list[Entry]] = {}
         control: list[dict] = []
         last: tuple[str, Any, bytes] | None = None
-        for event, data, namespace, room in emits:
+        for event, data, namespace, room, *call in emits:
+            if call:
+                await self.on_call(namespace, room, event, data, call[0])  # type: ignore[misc]
+                by_channel.setdefault(base_room(room), []).append(
+                    Entry(b"C", namespace, room, orjson.dumps([event, data, call[0]])))
+                continue
             if last is not None and last[0] == event and last[1] is data:
                 body = last[2]  # the same event to another namespace: encoded once
             else:
@@ -339,6 +348,9 @@ class ArenaRedisManager(RoomSubscriptions, socketio.AsyncRedisManager):
                 if entry.kind == b"E":
                     room = entry.room.split(",") if "," in entry.room else entry.room
                     await self.deliver("", None, entry.namespace, room, entry.body)
+                elif entry.kind == b"C":
+                    event, payload, reply = orjson.loads(entry.body)
+                    await self.on_call(entry.namespace, entry.room, event, payload, reply)  # type: ignore[misc]
                 elif self.on_split is not None:
                     event, payload = orjson.loads(entry.body)
                     await self.on_split(event, payload, entry.room)

@@ -25,7 +25,7 @@ class Outbox:
     """Collects room events (durable, with seq) and private agent messages (not stored)."""
 
     events: list[RoomEvent] = field(default_factory=list)
-    private: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
+    private: list[tuple] = field(default_factory=list)
     wake_at: list[datetime] = field(default_factory=list)
     pending: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -42,6 +42,11 @@ class Outbox:
     def agent(self, agent_id: Any, event: str, data: dict[str, Any]) -> None:
         """A private message to every connection of one agent (re-sent on reconnect when it matters)."""
         self.private.append((agent_id, event, data))
+
+    def call(self, agent_id: Any, event: str, data: dict[str, Any], reply: str) -> None:
+        """Like ``agent``, and each socket's ack goes to the domain's reply handler ``reply`` on the
+        process that holds the socket (hub.Realtime._deliver_call)."""
+        self.private.append((agent_id, event, data, reply))
 
     def wake(self, when: datetime | None) -> None:
         """Ask this process's sweeper to look again at ``when`` (a deadline it just set)."""

@@ -1,0 +1,52 @@
+"""Who sees a simulation and who steers it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..auth.actor import Actor
+from ..errors import AppError
+from . import store
+from .state import State, load, not_found
+
+
+def wrong_state(status: str, action: str) -> AppError:
+    return AppError("simulation.wrong_state", f"a {status} simulation cannot {action}", 409,
+                    details={"status": status})
+
+
+def is_starter(actor: Actor, sim: dict[str, Any]) -> bool:
+    """The person (or agent) who started it, an agent starter's owner, or an admin."""
+    if actor.is_admin:
+        return True
+    if actor.is_user:
+        return sim["user_id"] == actor.id
+    return actor.is_agent and sim["starter_agent_id"] == actor.id
+
+
+async def can_see(conn: asyncpg.Connection, actor: Actor, sim: dict[str, Any]) -> bool:
+    if sim["is_public"] or is_starter(actor, sim):
+        return True
+    if actor.is_agent and sim["user_id"] is not None and sim["user_id"] == actor.owner_id:
+        return True
+    if actor.id is None:
+        return False
+    return await store.is_crew_viewer(conn, sim["id"], actor.id if actor.is_agent else None,
+                                      actor.id if actor.is_user else actor.owner_id)
+
+
+async def visible_state(conn: asyncpg.Connection, actor: Actor, simulation_id: UUID, *, lock: bool = True) -> State:
+    st = await load(conn, simulation_id, lock=lock)
+    if st is None or not await can_see(conn, actor, st.sim):
+        raise not_found()
+    return st
+
+
+async def steerable_state(conn: asyncpg.Connection, actor: Actor, simulation_id: UUID) -> State:
+    st = await visible_state(conn, actor, simulation_id)
+    if not is_starter(actor, st.sim):
+        raise AppError("simulation.forbidden", "only the one who started this simulation may do that", 403)
+    return st

@@ -1,0 +1,181 @@
+"""Simulations under strain, with real connected crew members: each fallback strategy, a missing crew
+member, a deadline miss, cancellation, each message policy, a question to the person, approval of a
+human_input task, a hierarchical run with delegation refusals, a fork, and a restart mid-run."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .sim_support import new_member, scenario_and_tasks
+from .support import eventually
+
+
+async def _sim(api, token: str, sim_id: str) -> dict:
+    r = await api.get(f"/api/simulations/{sim_id}", token=token)
+    assert r.status == 200, r.body
+    return r.body
+
+
+async def _ended(api, token: str, sim_id: str, timeout: float = 10) -> dict:
+    async def done():
+        s = await _sim(api, token, sim_id)
+        return s if s["status"] in ("completed", "failed", "failed_missing_resources", "cancelled") else None
+
+    return await eventually(done, timeout=timeout, what="the simulation's end")
+
+
+async def _create(api, token: str, scenario: dict, crew: list[tuple], **settings) -> dict:
+    r = await api.post("/api/simulations", {"scenario_id": scenario["id"],
+                                            "crew": [{"agent_id": m.id, "task_ids": [t["id"] for t in ts]}
+                                                     for m, ts in crew], **settings}, token=token)
+    assert r.status == 201, r.body
+    return r.body
+
+
+async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("fb-owner")
+    lead = await new_member(api, arena.url, "fb-lead", owner, role="Lead")
+    absent = await new_member(api, arena.url, "fb-absent", owner, role="Analyst", connect=False)
+    stand_in = await new_member(api, arena.url, "fb-standin", owner, role="analyst", category="business")
+    scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["Frame", "Analyse"])
+
+    sub = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=1)
+    assert (await api.post(f"/api/simulations/{sub['id']}/start", token=owner)).body["status"] == "starting"
+    got = await _ended(api, owner, sub["id"])
+    assert got["status"] == "completed", got
+    assert got["crew"][1]["status"] == "substituted" and got["crew"][1]["agent_id"] == stand_in.id
+    assert got["crew"][1]["original_agent_id"] == absent.id
+    assert got["tasks"][1]["output"] == "fb-standin did Analyse"
+    [fb] = got["fallbacks"]
+    assert fb["fallback_strategy"] == "substitute" and fb["original_resource_id"] == absent.id
+    assert fb["fallback_resource_id"] == stand_in.id and "not connected" in fb["reason"]
+    assert got["fallback_log"] == [fb]
+
+    skip = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
+                         fallback_strategy="skip")
+    await api.post(f"/api/simulations/{skip['id']}/start", token=owner)
+    got = await _ended(api, owner, skip["id"])
+    assert got["status"] == "completed" and [t["status"] for t in got["tasks"]] == ["completed", "skipped"]
+    assert got["crew"][1]["status"] == "skipped" and got["fallbacks"][0]["fallback_strategy"] == "skip"
+
+    fail = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
+                         fallback_strategy="fail")
+    await api.post(f"/api/simulations/{fail['id']}/start", token=owner)
+    got = await _ended(api, owner, fail["id"])
+    assert got["status"] == "failed_missing_resources" and absent.id in got["failure_reason"]
+    assert lead.tasks()[-1]["simulation_id"] != fail["id"]  # nothing was handed out
+
+    # Nobody can stand in for a deactivated member with no match: the crew cannot run.
+    assert (await api.delete(f"/api/agents/{absent.id}", token=owner)).status == 200
+    lonely = await _create(api, owner, scenario, [(lead, [t1])], connect_wait_s=0, fallback_strategy="substitute")
+    await lead.disconnect()
+    await api.post(f"/api/simulations/{lonely['id']}/start", token=owner)
+    got = await _ended(api, owner, lonely["id"])
+    assert got["status"] == "failed_missing_resources" and "no connected agent" in got["failure_reason"]
+    await stand_in.disconnect()
+
+
+async def test_a_member_connecting_late_is_waited_for(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("late-owner")
+    late = await new_member(api, arena.url, "late-member", owner, role="Writer", connect=False)
+    scenario, (t1,) = await scenario_and_tasks(api, owner, ["Write"])
+    sim = await _create(api, owner, scenario, [(late, [t1])], connect_wait_s=30)
+    assert (await api.post(f"/api/simulations/{sim['id']}/start", token=owner)).body["status"] == "starting"
+    await asyncio.sleep(0.3)
+    await late.connect()
+    got = await _ended(api, owner, sim["id"])
+    assert got["status"] == "completed" and got["fallbacks"] == []
+    assert got["tasks"][0]["output"] == "late-member did Write"
+    await late.disconnect()
+
+
+async def test_a_missed_deadline_is_retried_then_falls_back(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("dl-owner")
+    slow = await new_member(api, arena.url, "dl-slow", owner, role="Coder")
+    spare = await new_member(api, arena.url, "dl-spare", owner, role="Coder")
+    scenario, (t1,) = await scenario_and_tasks(api, owner, ["Code"])
+
+    async def never(payload: dict) -> dict:
+        return {}  # acks without an output and never answers
+
+    slow.on_task = never
+    sim = await _create(api, owner, scenario, [(slow, [t1])], task_timeout_s=1, max_retries=1)
+    await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
+    got = await _ended(api, owner, sim["id"], timeout=15)
+    assert got["status"] == "completed" and got["tasks"][0]["output"] == "dl-spare did Code"
+    assert [t["attempt"] for t in slow.tasks()] == [1, 2] and spare.tasks()[0]["attempt"] == 1
+    assert "missed the deadline" in got["fallbacks"][0]["reason"]
+    events = [e["type"] for e in (await api.get(f"/api/simulations/{sim['id']}/events", token=owner)).body]
+    assert events.count("simulation:deadline_missed") == 2 and "simulation:task_retry" in events
+    # A late answer from the replaced member is refused; its own result is no longer its to give.
+    late = await slow.emit("simulation:task_result", {"simulation_id": sim["id"],
+                                                      "task_run_id": got["tasks"][0]["id"], "output": "late"})
+    assert late["error"]["code"] == "simulation.not_your_task"
+    for m in (slow, spare):
+        await m.disconnect()
+
+
+async def test_cancel_tells_every_member_and_refuses_what_follows(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("cx-owner")
+    _, other = await api.new_user("cx-other")
+    busy = await new_member(api, arena.url, "cx-busy", owner)
+    idle = await new_member(api, arena.url, "cx-idle", owner)
+    scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["First", "Second"])
+
+    async def think(payload: dict) -> dict:
+        return {}
+
+    busy.on_task = think
+    sim = await _create(api, owner, scenario, [(busy, [t1]), (idle, [t2])])
+    await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
+    await busy.rec.wait_event("simulation:task")
+    assert (await api.post(f"/api/simulations/{sim['id']}/cancel", {"reason": "enough"}, token=other)).code == \
+        "simulation.not_found"
+    r = await api.post(f"/api/simulations/{sim['id']}/cancel", {"reason": "enough"}, token=owner)
+    assert r.status == 200 and r.body["status"] == "cancelled" and r.body["failure_reason"] == "enough"
+    [c1] = await busy.rec.wait_event("simulation:cancel")
+    [c2] = await idle.rec.wait_event("simulation:cancel")
+    assert c1["task_run_id"] and c2["task_run_id"] is None
+    got = await _sim(api, owner, sim["id"])
+    assert [t["status"] for t in got["tasks"]] == ["cancelled", "cancelled"]
+    late = await busy.emit("simulation:task_result", {"simulation_id": sim["id"],
+                                                      "task_run_id": c1["task_run_id"], "output": "x"})
+    assert late["error"]["code"] == "simulation.wrong_state"
+    assert (await api.post(f"/api/simulations/{sim['id']}/cancel", token=owner)).code == "simulation.wrong_state"
+    assert (await api.post(f"/api/simulations/{sim['id']}/start", token=owner)).code == "simulation.wrong_state"
+    for m in (busy, idle):
+        await m.disconnect()
+
+
+async def test_a_restart_mid_run_resumes_on_another_process(make_server) -> None:
+    first = await make_server()
+    api = first.api
+    _, owner = await api.new_user("rs-owner")
+    member = await new_member(api, first.url, "rs-member", owner)
+    scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["Before", "During"])
+
+    async def hold(payload: dict) -> dict:
+        return {} if payload["task"]["title"] == "During" else await member.answer_in_ack(payload)
+
+    member.on_task = hold
+    sim = await _create(api, owner, scenario, [(member, [t1, t2])], task_timeout_s=60)
+    await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
+    [_, held] = await member.rec.wait_event("simulation:task", count=2)
+    assert held["task"]["title"] == "During"
+    await member.disconnect()
+    await first.server.close()  # the process goes away mid-task
+
+    second = await make_server()
+    member.url = second.url
+    member.on_task = member.answer_in_ack
+    await member.connect()  # the connect hook hands the held task over again, on this process
+    got = await _ended(second.api, owner, sim["id"])
+    assert got["status"] == "completed", got
+    resent = member.tasks()[-1]
+    assert resent["task_run_id"] == held["task_run_id"] and resent["attempt"] == held["attempt"]
+    assert [t["output"] for t in got["tasks"]] == ["rs-member did Before", "rs-member did During"]
+    await member.disconnect()
