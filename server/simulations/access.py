@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from ..auth.actor import Actor
+from ..core import Core
 from ..errors import AppError
 from . import store
 from .state import State, load, not_found
@@ -50,3 +51,21 @@ async def steerable_state(conn: asyncpg.Connection, actor: Actor, simulation_id:
     if not is_starter(actor, st.sim):
         raise AppError("simulation.forbidden", "only the one who started this simulation may do that", 403)
     return st
+
+
+def own_run(st: State, actor: Actor, run_id: UUID) -> dict[str, Any]:
+    """A run of this simulation held by ``actor``."""
+    r = st.run(run_id)
+    if r is None:
+        raise AppError("simulation.task_not_found", "no such task in this simulation", 404)
+    if r["agent_id"] != actor.id:
+        raise AppError("simulation.not_your_task", "this task is not yours", 403)
+    return r
+
+
+async def refuse_answer(core: Core, sid: str, ref: dict[str, Any], err: AppError) -> None:
+    """An answer given in an ack cannot be refused in an ack: the socket gets ``simulation:refused``
+    with ``ref`` (the call's ids) and the error."""
+    await core.realtime.sio.emit("simulation:refused", {
+        **ref, "error": {"code": err.code, "message": err.message, "details": err.details}},
+        to=sid, namespace="/agent")

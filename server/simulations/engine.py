@@ -9,7 +9,7 @@ another process, picks up where the rows say (the sweep claims due simulations w
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +28,7 @@ PROFILE_FIELDS = ("role", "goal", "backstory", "tools", "verbose", "allow_delega
                   "tags", "version")
 
 
-def _iso(when: datetime | None) -> str | None:
+def iso(when: datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
 
@@ -58,7 +58,7 @@ async def begin(core: Core, conn: asyncpg.Connection, out: Outbox, st: State, no
     gone = [m for m in missing if m["agent_id"] is None or not m["is_active"]]
     if missing and not final and len(gone) < len(missing):
         # Someone may still connect: wait (the connect hook or the deadline brings us back).
-        st.sim["deadline_at"] = st.sim["started_at"] + timedelta(seconds=st.sim["connect_wait_s"])
+        st.sim["deadline_at"] = st.connect_deadline
         if st.sim["deadline_at"] > now:
             out.wake(st.sim["deadline_at"])
             return
@@ -180,7 +180,7 @@ def task_payload(st: State, run: dict[str, Any], extra: dict[str, Any] | None = 
                and (r["position"] < run["position"] or st.hierarchical)]
     payload: dict[str, Any] = {
         "simulation_id": str(st.id), "task_run_id": str(run["id"]), "kind": run["kind"], "attempt": run["attempts"],
-        "deadline_at": _iso(run["deadline_at"]), "task": run["task_snapshot"],
+        "deadline_at": iso(run["deadline_at"]), "task": run["task_snapshot"],
         "scenario": {k: scenario.get(k) for k in ("title", "description", "industry", "challenge",
                                                   "learning_objectives", "pdf_content")},
         "context": {"previous": earlier, **(extra or {})},
@@ -203,7 +203,7 @@ async def dispatch(core: Core, conn: asyncpg.Connection, out: Outbox, st: State,
     run["status"] = "running"
     if count:
         run["attempts"] += 1
-    run["deadline_at"] = now + timedelta(seconds=st.sim["task_timeout_s"])
+    run["deadline_at"] = now + st.timeout
     run["started_at"] = run["started_at"] or now
     run["error"] = None
     out.room(st.room, "simulation:task_started" if first else "simulation:task_retry", {
@@ -236,7 +236,7 @@ async def complete_run(core: Core, conn: asyncpg.Connection, out: Outbox, st: St
             "simulation_id": str(st.id), "delegation_id": str(run["id"]), "task_run_id": str(run["id"]),
             "agent_id": str(run["agent_id"]), "status": "completed", "output": output})
         if parent is not None and parent["status"] == "running":
-            parent["deadline_at"] = now + timedelta(seconds=st.sim["task_timeout_s"])
+            parent["deadline_at"] = now + st.timeout
     if run["kind"] == "manage":
         await finish(conn, out, st, "completed", now, summary=output)
 
@@ -245,7 +245,7 @@ async def time_out(core: Core, conn: asyncpg.Connection, out: Outbox, st: State,
                    now: datetime) -> None:
     """A run's deadline passed: retry up to max_retries, then fall back."""
     if run["kind"] == "manage" and any(r["parent_id"] == run["id"] and r["status"] in OPEN_RUN for r in st.runs):
-        run["deadline_at"] = now + timedelta(seconds=st.sim["task_timeout_s"])  # waiting on its delegates
+        run["deadline_at"] = now + st.timeout  # waiting on its delegates
         return
     out.room(st.room, "simulation:deadline_missed", {"simulation_id": str(st.id), "task_run_id": str(run["id"]),
                                                      "agent_id": str(run["agent_id"]), "attempt": run["attempts"]})
@@ -264,8 +264,7 @@ async def time_out(core: Core, conn: asyncpg.Connection, out: Outbox, st: State,
 async def settle(core: Core, conn: asyncpg.Connection, out: Outbox, st: State, now: datetime) -> None:
     """Do what is due now, hand out what can start, and set the next deadline."""
     if st.status == "starting":
-        deadline = st.sim["started_at"] + timedelta(seconds=st.sim["connect_wait_s"])
-        await begin(core, conn, out, st, now, final=now >= deadline)
+        await begin(core, conn, out, st, now, final=now >= st.connect_deadline)
         return
     if st.status != "running":
         return

@@ -10,7 +10,6 @@ the task, delivers the message, and gives the task again with the message in its
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +22,7 @@ from ..errors import AppError
 from ..realtime.outbox import Outbox, run
 from ..wire import parse
 from . import engine, store, views
-from .access import steerable_state, visible_state, wrong_state
+from .access import own_run, refuse_answer, steerable_state, visible_state, wrong_state
 from .models import Accepted, Answer, Approve, Asked, AskHuman, MessageIn, MessageView, Respond
 from .state import State, db_now
 
@@ -131,9 +130,8 @@ async def message_answered(core: Core, actor: Actor, sid: str, data: Any, answer
                                "response": answer["response"]})
         await respond(core, actor, body)
     except AppError as err:
-        await core.realtime.sio.emit("simulation:refused", {
-            "simulation_id": data["simulation_id"], "message_id": data["message_id"],
-            "error": {"code": err.code, "message": err.message, "details": err.details}}, to=sid, namespace="/agent")
+        await refuse_answer(core, sid, {"simulation_id": data["simulation_id"], "message_id": data["message_id"]},
+                            err)
 
 
 async def _message(conn: asyncpg.Connection, st: State, message_id: UUID, kind: str) -> Any:
@@ -147,11 +145,7 @@ async def ask_human(core: Core, actor: Actor, body: AskHuman) -> Asked:
     """A crew member asks the starter; its task waits (no deadline) for the answer."""
     async def action(conn: asyncpg.Connection, out: Outbox) -> Asked:
         st = await visible_state(conn, actor, body.simulation_id)
-        r = st.run(body.task_run_id)
-        if r is None:
-            raise AppError("simulation.task_not_found", "no such task in this simulation", 404)
-        if r["agent_id"] != actor.id:
-            raise AppError("simulation.not_your_task", "this task is not yours", 403)
+        r = own_run(st, actor, body.task_run_id)
         if st.status != "running" or r["status"] != "running":
             raise AppError("simulation.task_not_open", f"this task is {r['status']}", 409,
                            details={"status": r["status"]})
@@ -181,12 +175,12 @@ async def answer(core: Core, actor: Actor, body: Answer) -> MessageView:
         now = await db_now(conn)
         r = st.run(row["task_run_id"]) if row["task_run_id"] else None
         if r is not None and r["status"] == "waiting_human":
-            r.update(status="running", deadline_at=now + timedelta(seconds=st.sim["task_timeout_s"]))
+            r.update(status="running", deadline_at=now + st.timeout)
             out.wake(r["deadline_at"])
         out.room(st.room, "simulation:answer", {"simulation_id": str(st.id), "message": views.message_data(row)})
         out.agent(row["agent_id"], "simulation:answer", {
             "simulation_id": str(st.id), "question_id": str(row["id"]), "task_run_id": str(row["task_run_id"]),
-            "answer": body.answer, "deadline_at": _iso(r["deadline_at"]) if r else None})
+            "answer": body.answer, "deadline_at": engine.iso(r["deadline_at"]) if r else None})
         await audit.record(conn, actor, "simulation.answer", resource_type="simulation", resource_id=st.id,
                            details={"question_id": str(row["id"])})
         await engine.settle(core, conn, out, st, now)
@@ -194,10 +188,6 @@ async def answer(core: Core, actor: Actor, body: Answer) -> MessageView:
         return views.message_view(row)
 
     return await run(core, action)
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
 
 
 async def approve(core: Core, actor: Actor, body: Approve) -> Accepted:

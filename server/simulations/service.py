@@ -4,7 +4,6 @@ follows, records room events in the same transaction and publishes after the com
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from ..realtime import rooms
 from ..realtime.outbox import Outbox, run
 from ..wire import parse
 from . import engine, people, store, views
-from .access import steerable_state, visible_state, wrong_state
+from .access import own_run, refuse_answer, steerable_state, visible_state, wrong_state
 from .models import (
     OPEN_RUN,
     TERMINAL,
@@ -40,7 +39,7 @@ from .models import (
     TaskResult,
     WatchSimulation,
 )
-from .state import State, db_now, load
+from .state import db_now, load
 
 MAX_PROGRESS = 200_000
 
@@ -179,20 +178,11 @@ async def cancel(core: Core, actor: Actor, body: CancelSimulation) -> Simulation
 # -- the crew's work --------------------------------------------------------------------------------
 
 
-def _own_open_run(st: State, actor: Actor, run_id: UUID) -> dict[str, Any]:
-    r = st.run(run_id)
-    if r is None:
-        raise AppError("simulation.task_not_found", "no such task in this simulation", 404)
-    if r["agent_id"] != actor.id:
-        raise AppError("simulation.not_your_task", "this task is not yours", 403)
-    return r
-
-
 async def submit_result(core: Core, actor: Actor, body: TaskResult) -> Accepted:
     """An agent's output for its task (``simulation:task_result``, or the ack of ``simulation:task``)."""
     async def action(conn: asyncpg.Connection, out: Outbox) -> Accepted:
         st = await visible_state(conn, actor, body.simulation_id)
-        r = _own_open_run(st, actor, body.task_run_id)
+        r = own_run(st, actor, body.task_run_id)
         if r["status"] in ("completed", "awaiting_approval") and r["output"] == body.output:
             return Accepted(duplicate=True)  # the same answer again (an ack and a retry): stored once
         if st.status != "running":
@@ -225,16 +215,14 @@ async def task_answered(core: Core, actor: Actor, sid: str, data: Any, answer: A
                                   "output": answer["output"]})
         await submit_result(core, actor, body)
     except AppError as err:
-        await core.realtime.sio.emit("simulation:refused", {
-            "simulation_id": data["simulation_id"], "task_run_id": data["task_run_id"],
-            "error": {"code": err.code, "message": err.message, "details": err.details}},
-            to=sid, namespace="/agent")
+        await refuse_answer(core, sid, {"simulation_id": data["simulation_id"], "task_run_id": data["task_run_id"]},
+                            err)
 
 
 async def progress(core: Core, actor: Actor, body: Progress) -> Accepted:
     async def action(conn: asyncpg.Connection, out: Outbox) -> Accepted:
         st = await visible_state(conn, actor, body.simulation_id)
-        r = _own_open_run(st, actor, body.task_run_id)
+        r = own_run(st, actor, body.task_run_id)
         if st.status != "running" or r["status"] not in OPEN_RUN:
             raise AppError("simulation.task_not_open", f"this task is {r['status']}", 409,
                            details={"status": r["status"]})
@@ -291,16 +279,12 @@ async def delegate(core: Core, actor: Actor, body: Delegate) -> Delegated:
             "simulation_id": str(st.id), "from_agent_id": str(actor.id), "to_agent_id": str(to),
             "task_run_id": str(r["id"]), "iteration": st.sim["iterations"]})
         await engine.dispatch(core, conn, out, st, r, now)
-        manage["deadline_at"] = now + _timeout(st)
+        manage["deadline_at"] = now + st.timeout
         await engine.settle(core, conn, out, st, now)
         await st.save(conn)
         return Delegated(delegation_id=r["id"], task_run=views.run_view(r))
 
     return await run(core, action)
-
-
-def _timeout(st: State) -> timedelta:
-    return timedelta(seconds=st.sim["task_timeout_s"])
 
 
 # -- fork -------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +41,16 @@ class State:
     @property
     def status(self) -> str:
         return self.sim["status"]
+
+    @property
+    def timeout(self) -> timedelta:
+        """How long each attempt at a task has."""
+        return timedelta(seconds=self.sim["task_timeout_s"])
+
+    @property
+    def connect_deadline(self) -> datetime:
+        """When a starting simulation stops waiting for its crew."""
+        return self.sim["started_at"] + timedelta(seconds=self.sim["connect_wait_s"])
 
     @property
     def hierarchical(self) -> bool:
