@@ -85,3 +85,39 @@ async def test_sockets_deliver_in_order_after_the_socket_class_swap(make_server)
                     got.append(json.loads(text[len("42/spectate,"):])[1]["n"])
             assert got == list(range(30))
             await ws.close()
+
+
+async def _polling_socket(url: str, http: aiohttp.ClientSession) -> str:
+    """An Engine.IO socket on the polling transport, in /spectate; its sid."""
+    base = url + "/socket.io/?EIO=4&transport=polling"
+    async with http.get(base) as r:
+        sid = json.loads((await r.text())[1:])["sid"]
+    async with http.post(f"{base}&sid={sid}", data="40/spectate,") as r:
+        assert r.status == 200
+    async with http.get(f"{base}&sid={sid}") as r:
+        assert (await r.text()).startswith("40/spectate,")
+    return sid
+
+
+async def test_a_pending_long_poll_ends_when_its_client_closes_or_the_server_stops(make_server) -> None:
+    """The library leaves a polling socket's waiting GET open until its timeout (45 s) after the client
+    closed it, and a stopping server waited for it: now it is answered at once."""
+    srv = await make_server()
+    base = srv.url + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        sid = await _polling_socket(srv.url, http)
+        waiting = asyncio.ensure_future(http.get(f"{base}&sid={sid}"))
+        await asyncio.sleep(0.2)  # the GET is waiting for packets on the server
+        assert not waiting.done()
+        async with http.post(f"{base}&sid={sid}", data="1") as r:  # the client closes the socket
+            assert r.status == 200
+        async with await asyncio.wait_for(waiting, 10) as r:
+            assert r.status == 200 and await r.text() == ""  # answered with nothing: the socket is closed
+
+        sid = await _polling_socket(srv.url, http)
+        waiting = asyncio.ensure_future(http.get(f"{base}&sid={sid}"))
+        await asyncio.sleep(0.2)
+        stopping = asyncio.ensure_future(srv.server.close())
+        async with await asyncio.wait_for(waiting, 10) as r:
+            assert await r.text() == "1"  # the close packet: reconnect (to another process)
+        await asyncio.wait_for(stopping, 10)

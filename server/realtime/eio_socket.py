@@ -79,6 +79,14 @@ class ArenaEioSocket(AsyncSocket):
             self.last_ping = time.time()
             self.queue.put_nowait(packet.Packet(packet.PING))  # the queue is unbounded
 
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """The library's, and a polling socket's pending GET is answered now: the library leaves it
+        waiting for packets until its timeout (a ping interval and timeout, 45 s by default), so a
+        client that closed, or a server that stops, held an open request that long."""
+        await super().close(wait=wait, abort=abort, reason=reason)
+        if abort and not self.upgraded:
+            self.queue.put_nowait(None)  # poll() answers with no packets; a websocket's writer is gone
+
     async def poll(self, timeout: bool = True) -> list[packet.Packet]:
         """Wait for packets to send to the client: at most a ping interval and timeout, unless
         ``timeout`` is false (the websocket writer, which the reader stops: see below)."""

@@ -324,8 +324,11 @@ class Realtime:
 
     async def close_connections(self) -> None:
         """Close every client websocket of this process (they reconnect, to any process) and answer
-        every long poll."""
+        every long poll (REST waits, and Engine.IO polling requests with a close packet)."""
         self.manager.release_waiters()
+        for sock in list(self.sio.eio.sockets.values()):
+            if not sock.upgraded and not sock.closed:
+                await sock.close(wait=False)
         await close_all(self.open_sockets)
 
     async def close(self) -> None:
