@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 
-from .support import Api, Recorder
+from .support import Api, Recorder, eventually
 
 
 class Member:
@@ -83,3 +84,46 @@ async def scenario_and_tasks(api: Api, token: str, titles: list[str], **task_fie
         assert r.status == 201, r.body
         tasks.append(r.body)
     return sc.body, tasks
+
+
+async def simulation(api: Api, token: str, sim_id: str) -> dict:
+    r = await api.get(f"/api/simulations/{sim_id}", token=token)
+    assert r.status == 200, r.body
+    return r.body
+
+
+async def ended(api: Api, token: str, sim_id: str, timeout: float = 10) -> dict:
+    """The simulation once it has ended (completed, failed, failed_missing_resources or cancelled)."""
+    async def done():
+        s = await simulation(api, token, sim_id)
+        return s if s["status"] in ("completed", "failed", "failed_missing_resources", "cancelled") else None
+
+    return await eventually(done, timeout=timeout, what="the simulation's end")
+
+
+async def create_simulation(api: Api, token: str, scenario: dict, crew: list[tuple], **settings: Any) -> dict:
+    """``crew``: (member, [task, ...]) pairs, in order."""
+    r = await api.post("/api/simulations", {"scenario_id": scenario["id"],
+                                            "crew": [{"agent_id": m.id, "task_ids": [t["id"] for t in ts]}
+                                                     for m, ts in crew], **settings}, token=token)
+    assert r.status == 201, r.body
+    return r.body
+
+
+async def hold_tasks(member: Member) -> asyncio.Event:
+    """Make ``member`` hold its tasks (ack without output) until the returned event is set; then it
+    answers with simulation:task_result."""
+    release = asyncio.Event()
+
+    async def hold(payload: dict) -> dict:
+        async def later() -> None:
+            await release.wait()
+            await member.emit("simulation:task_result", {"simulation_id": payload["simulation_id"],
+                                                         "task_run_id": payload["task_run_id"],
+                                                         "output": f"held {payload['task']['title']}"})
+
+        asyncio.get_running_loop().create_task(later())
+        return {}
+
+    member.on_task = hold
+    return release

@@ -6,30 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .sim_support import new_member, scenario_and_tasks
-from .support import eventually
-
-
-async def _sim(api, token: str, sim_id: str) -> dict:
-    r = await api.get(f"/api/simulations/{sim_id}", token=token)
-    assert r.status == 200, r.body
-    return r.body
-
-
-async def _ended(api, token: str, sim_id: str, timeout: float = 10) -> dict:
-    async def done():
-        s = await _sim(api, token, sim_id)
-        return s if s["status"] in ("completed", "failed", "failed_missing_resources", "cancelled") else None
-
-    return await eventually(done, timeout=timeout, what="the simulation's end")
-
-
-async def _create(api, token: str, scenario: dict, crew: list[tuple], **settings) -> dict:
-    r = await api.post("/api/simulations", {"scenario_id": scenario["id"],
-                                            "crew": [{"agent_id": m.id, "task_ids": [t["id"] for t in ts]}
-                                                     for m, ts in crew], **settings}, token=token)
-    assert r.status == 201, r.body
-    return r.body
+from .sim_support import create_simulation, ended, new_member, scenario_and_tasks, simulation
 
 
 async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) -> None:
@@ -40,9 +17,9 @@ async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) 
     stand_in = await new_member(api, arena.url, "fb-standin", owner, role="analyst", category="business")
     scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["Frame", "Analyse"])
 
-    sub = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=1)
+    sub = await create_simulation(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=1)
     assert (await api.post(f"/api/simulations/{sub['id']}/start", token=owner)).body["status"] == "starting"
-    got = await _ended(api, owner, sub["id"])
+    got = await ended(api, owner, sub["id"])
     assert got["status"] == "completed", got
     assert got["crew"][1]["status"] == "substituted" and got["crew"][1]["agent_id"] == stand_in.id
     assert got["crew"][1]["original_agent_id"] == absent.id
@@ -52,26 +29,27 @@ async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) 
     assert fb["fallback_resource_id"] == stand_in.id and "not connected" in fb["reason"]
     assert got["fallback_log"] == [fb]
 
-    skip = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
+    skip = await create_simulation(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
                          fallback_strategy="skip")
     await api.post(f"/api/simulations/{skip['id']}/start", token=owner)
-    got = await _ended(api, owner, skip["id"])
+    got = await ended(api, owner, skip["id"])
     assert got["status"] == "completed" and [t["status"] for t in got["tasks"]] == ["completed", "skipped"]
     assert got["crew"][1]["status"] == "skipped" and got["fallbacks"][0]["fallback_strategy"] == "skip"
 
-    fail = await _create(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
+    fail = await create_simulation(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
                          fallback_strategy="fail")
     await api.post(f"/api/simulations/{fail['id']}/start", token=owner)
-    got = await _ended(api, owner, fail["id"])
+    got = await ended(api, owner, fail["id"])
     assert got["status"] == "failed_missing_resources" and absent.id in got["failure_reason"]
     assert lead.tasks()[-1]["simulation_id"] != fail["id"]  # nothing was handed out
 
     # Nobody can stand in for a deactivated member with no match: the crew cannot run.
     assert (await api.delete(f"/api/agents/{absent.id}", token=owner)).status == 200
-    lonely = await _create(api, owner, scenario, [(lead, [t1])], connect_wait_s=0, fallback_strategy="substitute")
+    lonely = await create_simulation(api, owner, scenario, [(lead, [t1])], connect_wait_s=0,
+                                     fallback_strategy="substitute")
     await lead.disconnect()
     await api.post(f"/api/simulations/{lonely['id']}/start", token=owner)
-    got = await _ended(api, owner, lonely["id"])
+    got = await ended(api, owner, lonely["id"])
     assert got["status"] == "failed_missing_resources" and "no connected agent" in got["failure_reason"]
     await stand_in.disconnect()
 
@@ -81,11 +59,11 @@ async def test_a_member_connecting_late_is_waited_for(arena) -> None:
     _, owner = await api.new_user("late-owner")
     late = await new_member(api, arena.url, "late-member", owner, role="Writer", connect=False)
     scenario, (t1,) = await scenario_and_tasks(api, owner, ["Write"])
-    sim = await _create(api, owner, scenario, [(late, [t1])], connect_wait_s=30)
+    sim = await create_simulation(api, owner, scenario, [(late, [t1])], connect_wait_s=30)
     assert (await api.post(f"/api/simulations/{sim['id']}/start", token=owner)).body["status"] == "starting"
     await asyncio.sleep(0.3)
     await late.connect()
-    got = await _ended(api, owner, sim["id"])
+    got = await ended(api, owner, sim["id"])
     assert got["status"] == "completed" and got["fallbacks"] == []
     assert got["tasks"][0]["output"] == "late-member did Write"
     await late.disconnect()
@@ -102,9 +80,9 @@ async def test_a_missed_deadline_is_retried_then_falls_back(arena) -> None:
         return {}  # acks without an output and never answers
 
     slow.on_task = never
-    sim = await _create(api, owner, scenario, [(slow, [t1])], task_timeout_s=1, max_retries=1)
+    sim = await create_simulation(api, owner, scenario, [(slow, [t1])], task_timeout_s=1, max_retries=1)
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
-    got = await _ended(api, owner, sim["id"], timeout=15)
+    got = await ended(api, owner, sim["id"], timeout=15)
     assert got["status"] == "completed" and got["tasks"][0]["output"] == "dl-spare did Code"
     assert [t["attempt"] for t in slow.tasks()] == [1, 2] and spare.tasks()[0]["attempt"] == 1
     assert "missed the deadline" in got["fallbacks"][0]["reason"]
@@ -130,7 +108,7 @@ async def test_cancel_tells_every_member_and_refuses_what_follows(arena) -> None
         return {}
 
     busy.on_task = think
-    sim = await _create(api, owner, scenario, [(busy, [t1]), (idle, [t2])])
+    sim = await create_simulation(api, owner, scenario, [(busy, [t1]), (idle, [t2])])
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
     await busy.rec.wait_event("simulation:task")
     assert (await api.post(f"/api/simulations/{sim['id']}/cancel", {"reason": "enough"}, token=other)).code == \
@@ -140,7 +118,7 @@ async def test_cancel_tells_every_member_and_refuses_what_follows(arena) -> None
     [c1] = await busy.rec.wait_event("simulation:cancel")
     [c2] = await idle.rec.wait_event("simulation:cancel")
     assert c1["task_run_id"] and c2["task_run_id"] is None
-    got = await _sim(api, owner, sim["id"])
+    got = await simulation(api, owner, sim["id"])
     assert [t["status"] for t in got["tasks"]] == ["cancelled", "cancelled"]
     late = await busy.emit("simulation:task_result", {"simulation_id": sim["id"],
                                                       "task_run_id": c1["task_run_id"], "output": "x"})
@@ -162,7 +140,7 @@ async def test_a_restart_mid_run_resumes_on_another_process(make_server) -> None
         return {} if payload["task"]["title"] == "During" else await member.answer_in_ack(payload)
 
     member.on_task = hold
-    sim = await _create(api, owner, scenario, [(member, [t1, t2])], task_timeout_s=60)
+    sim = await create_simulation(api, owner, scenario, [(member, [t1, t2])], task_timeout_s=60)
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
     [_, held] = await member.rec.wait_event("simulation:task", count=2)
     assert held["task"]["title"] == "During"
@@ -173,9 +151,26 @@ async def test_a_restart_mid_run_resumes_on_another_process(make_server) -> None
     member.url = second.url
     member.on_task = member.answer_in_ack
     await member.connect()  # the connect hook hands the held task over again, on this process
-    got = await _ended(second.api, owner, sim["id"])
+    got = await ended(second.api, owner, sim["id"])
     assert got["status"] == "completed", got
     resent = member.tasks()[-1]
     assert resent["task_run_id"] == held["task_run_id"] and resent["attempt"] == held["attempt"]
     assert [t["output"] for t in got["tasks"]] == ["rs-member did Before", "rs-member did During"]
     await member.disconnect()
+
+
+async def test_a_crew_on_two_processes_answers_calls_where_its_sockets_are(make_server) -> None:
+    one, two = await make_server(), await make_server()
+    _, owner = await one.api.new_user("xp-owner")
+    here = await new_member(one.api, one.url, "xp-here", owner, role="Planner")
+    there = await new_member(one.api, two.url, "xp-there", owner, role="Critic")  # connected to the other process
+    scenario, (t1, t2) = await scenario_and_tasks(one.api, owner, ["Plan", "Critique"])
+    # A connect wait far longer than the test: it goes on only if process one sees `there` connected.
+    sim = await create_simulation(one.api, owner, scenario, [(here, [t1]), (there, [t2])], connect_wait_s=600)
+    await one.api.post(f"/api/simulations/{sim['id']}/start", token=owner)  # orchestrated from process one
+    got = await ended(two.api, owner, sim["id"])
+    assert got["status"] == "completed", got
+    assert [t["output"] for t in got["tasks"]] == ["xp-here did Plan", "xp-there did Critique"]
+    assert [m["connected"] for m in got["crew"]] == [True, True]  # presence across processes
+    for m in (here, there):
+        await m.disconnect()

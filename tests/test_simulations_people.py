@@ -5,28 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from .sim_support import new_member, scenario_and_tasks
+from .sim_support import create_simulation, ended, hold_tasks, new_member, scenario_and_tasks, simulation
 from .support import eventually
-from .test_simulations_flow import _create, _ended, _sim
-
-
-async def _hold(member) -> asyncio.Event:
-    """Make ``member`` hold its tasks (ack without output) until the returned event is set; then it
-    answers with simulation:task_result."""
-    release = asyncio.Event()
-
-    async def hold(payload: dict) -> dict:
-        async def later() -> None:
-            await release.wait()
-            await member.emit("simulation:task_result", {"simulation_id": payload["simulation_id"],
-                                                         "task_run_id": payload["task_run_id"],
-                                                         "output": f"held {payload['task']['title']}"})
-
-        asyncio.get_running_loop().create_task(later())
-        return {}
-
-    member.on_task = hold
-    return release
 
 
 async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
@@ -36,20 +16,20 @@ async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
 
     # reject: refused while the member works, audited, nothing stored
     m1 = await new_member(api, arena.url, "msg-reject", owner)
-    release = await _hold(m1)
-    sim = await _create(api, owner, scenario, [(m1, [t1])], message_policy="reject")
+    release = await hold_tasks(m1)
+    sim = await create_simulation(api, owner, scenario, [(m1, [t1])], message_policy="reject")
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
     await m1.rec.wait_event("simulation:task")
     r = await api.post(f"/api/simulations/{sim['id']}/messages", {"message": "hurry"}, token=owner)
     assert r.status == 409 and r.code == "simulation.busy"
     release.set()
-    got = await _ended(api, owner, sim["id"])
+    got = await ended(api, owner, sim["id"])
     assert got["messages"] == [] and got["status"] == "completed"
 
     # enqueue: kept while it works, delivered when its task is done; the ack is the crew's response
     m2 = await new_member(api, arena.url, "msg-enqueue", owner)
-    release = await _hold(m2)
-    sim = await _create(api, owner, scenario, [(m2, [t1])], message_policy="enqueue")
+    release = await hold_tasks(m2)
+    sim = await create_simulation(api, owner, scenario, [(m2, [t1])], message_policy="enqueue")
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
     await m2.rec.wait_event("simulation:task")
     r = await api.post(f"/api/simulations/{sim['id']}/messages", {"message": "<i>also</i> check costs"}, token=owner)
@@ -64,8 +44,8 @@ async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
 
     # interrupt: the task stops, the message is delivered, the same task comes back with it
     m3 = await new_member(api, arena.url, "msg-interrupt", owner)
-    release = await _hold(m3)
-    sim = await _create(api, owner, scenario, [(m3, [t1])], message_policy="interrupt")
+    release = await hold_tasks(m3)
+    sim = await create_simulation(api, owner, scenario, [(m3, [t1])], message_policy="interrupt")
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
     [first] = await m3.rec.wait_event("simulation:task")
     r = await api.post(f"/api/simulations/{sim['id']}/messages", {"message": "change course"}, token=owner)
@@ -78,13 +58,13 @@ async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
     order = [e for e, _ in m3.rec.events if e in ("simulation:cancel", "simulation:message", "simulation:task")]
     assert order == ["simulation:task", "simulation:cancel", "simulation:message", "simulation:task"]
     release.set()
-    assert (await _ended(api, owner, sim["id"]))["status"] == "completed"
+    assert (await ended(api, owner, sim["id"]))["status"] == "completed"
     for m in (m1, m2, m3):
         await m.disconnect()
 
 
 async def _answered(api, token: str, sim_id: str):
-    msgs = (await _sim(api, token, sim_id))["messages"]
+    msgs = (await simulation(api, token, sim_id))["messages"]
     return msgs[0] if msgs and msgs[0]["status"] == "answered" else None
 
 
@@ -113,17 +93,17 @@ async def test_a_question_to_the_person_and_an_approval(arena) -> None:
         return {}
 
     asker.on_task = ask_first
-    sim = await _create(api, owner, scenario, [(asker, [t1])], task_timeout_s=2)
+    sim = await create_simulation(api, owner, scenario, [(asker, [t1])], task_timeout_s=2)
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
 
     async def question():
-        msgs = (await _sim(api, owner, sim["id"]))["messages"]
+        msgs = (await simulation(api, owner, sim["id"]))["messages"]
         return msgs[0] if msgs and msgs[0]["kind"] == "question" else None
 
     q = await eventually(question, what="the question")
     assert q["crew_response"] == "Which market?" and q["status"] == "open"
     await asyncio.sleep(2.5)  # longer than the task's deadline: a waiting task has none
-    assert (await _sim(api, owner, sim["id"]))["tasks"][0]["status"] == "waiting_human"
+    assert (await simulation(api, owner, sim["id"]))["tasks"][0]["status"] == "waiting_human"
     assert (await api.post(f"/api/simulations/{sim['id']}/questions/{q['id']}/answer", {"answer": "EU"},
                            token=other)).code == "simulation.not_found"
     r = await api.post(f"/api/simulations/{sim['id']}/questions/{q['id']}/answer", {"answer": "EU"}, token=owner)
@@ -132,7 +112,7 @@ async def test_a_question_to_the_person_and_an_approval(arena) -> None:
                            token=owner)).code == "simulation.already_answered"
 
     async def awaiting():
-        s = await _sim(api, owner, sim["id"])
+        s = await simulation(api, owner, sim["id"])
         return s if s["tasks"][0]["status"] == "awaiting_approval" else None
 
     s = await eventually(awaiting, what="approval")
@@ -147,7 +127,7 @@ async def test_a_question_to_the_person_and_an_approval(arena) -> None:
     r = await api.post(f"/api/simulations/{sim['id']}/tasks/{run_id}/approval",
                        {"approved": True, "output": "second draft, edited"}, token=owner)
     assert r.status == 200
-    got = await _ended(api, owner, sim["id"])
+    got = await ended(api, owner, sim["id"])
     assert got["status"] == "completed" and got["tasks"][0]["output"] == "second draft, edited"
     assert got["completion_summary"] == "second draft, edited"
     await asker.disconnect()
@@ -196,7 +176,7 @@ async def test_hierarchical_delegation_with_refusals_and_a_fork(arena) -> None:
     assert r.status == 201, r.body
     sim = r.body
     await api.post(f"/api/simulations/{sim['id']}/start", token=owner)
-    got = await _ended(api, owner, sim["id"], timeout=15)
+    got = await ended(api, owner, sim["id"], timeout=15)
     assert got["status"] == "completed", got
     assert got["completion_summary"] == "hier-alice did Research + hier-bob did Write"
     assert refusals == {"self": "simulation.self_delegation", "outsider": "simulation.not_in_crew",
@@ -217,7 +197,7 @@ async def test_hierarchical_delegation_with_refusals_and_a_fork(arena) -> None:
     writer_pos = next(t["position"] for t in got["tasks"] if t["task"].get("title") == "Write")
     f = await api.post(f"/api/simulations/{sim['id']}/fork", {"from_position": writer_pos}, token=owner)
     assert f.status == 201 and f.body["forked_from"] == sim["id"] and f.body["status"] == "ready"
-    fork = await _sim(api, owner, f.body["id"])
+    fork = await simulation(api, owner, f.body["id"])
     kept = [t for t in fork["tasks"] if t["inherited"]]
     assert [(t["task"]["title"], t["output"], t["status"]) for t in kept] == [
         ("Research", "hier-alice did Research", "completed")]
@@ -233,7 +213,7 @@ async def test_bad_payloads_on_every_event_and_route_change_nothing(arena) -> No
     _, owner = await api.new_user("badsim-owner")
     m = await new_member(api, arena.url, "badsim-member", owner)
     scenario, (t1,) = await scenario_and_tasks(api, owner, ["One"])
-    sim = await _create(api, owner, scenario, [(m, [t1])])
+    sim = await create_simulation(api, owner, scenario, [(m, [t1])])
     sid = sim["id"]
     zero = "00000000-0000-0000-0000-000000000000"
     for body, code in [
@@ -287,7 +267,7 @@ async def test_bad_payloads_on_every_event_and_route_change_nothing(arena) -> No
     ]:
         ack = await m.emit(event, payload)
         assert not ack["ok"] and ack["error"]["code"] == code, (event, payload, ack)
-    got = await _sim(api, owner, sid)
+    got = await simulation(api, owner, sid)
     assert got["status"] == "ready" and got["messages"] == [] and got["tasks"][0]["status"] == "pending"
     assert (await api.get("/api/simulations", params={"mine": "true"}, token=owner)).body["items"][0]["id"] == sid
     await m.disconnect()

@@ -9,7 +9,7 @@ another process, picks up where the rows say (the sweep claims due simulations w
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from .state import State
 
 log = logging.getLogger(__name__)
 SUMMARY_CHARS = 10_000
+LOOK_AGAIN = timedelta(seconds=1)  # how often a starting simulation looks for its missing crew
 PROFILE_FIELDS = ("role", "goal", "backstory", "tools", "verbose", "allow_delegation", "reasoning", "category",
                   "tags", "version")
 
@@ -57,8 +58,10 @@ async def begin(core: Core, conn: asyncpg.Connection, out: Outbox, st: State, no
     missing = [m for m in members if not present(m)]
     gone = [m for m in missing if m["agent_id"] is None or not m["is_active"]]
     if missing and not final and len(gone) < len(missing):
-        # Someone may still connect: wait (the connect hook or the deadline brings us back).
-        st.sim["deadline_at"] = st.connect_deadline
+        # Someone may still connect: the connect hook brings us back, or a look every LOOK_AGAIN
+        # until the connect deadline (a member connected to another process reaches the presence
+        # counts in Redis a moment after it connected: a start in between would not see it).
+        st.sim["deadline_at"] = min(st.connect_deadline, now + LOOK_AGAIN)
         if st.sim["deadline_at"] > now:
             out.wake(st.sim["deadline_at"])
             return
