@@ -135,6 +135,7 @@ class Fork(SimulationRef):
 
 class WatchSimulation(SimulationRef):
     since_seq: Seq = Field(0, description="the last seq this client saw; 0 for everything")
+    snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
 
 
 class SimulationListQuery(CursorPage):

@@ -368,7 +368,8 @@ async def list_simulations(core: Core, actor: Actor, q: SimulationListQuery) -> 
 
 
 async def watch(core: Core, sid: str, namespace: str, actor: Actor, body: WatchSimulation) -> SimulationWatching:
-    w = await rooms.watch_from(core, sid, namespace, actor, views.room_of(body.simulation_id), body.since_seq)
+    w = await rooms.watch_from(core, sid, namespace, actor, views.room_of(body.simulation_id), body.since_seq,
+                             body.snapshot_only)
     return SimulationWatching.model_validate(w.model_dump())
 
 

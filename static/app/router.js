@@ -1,5 +1,5 @@
 // Hash routes -> view modules. A view module exports `mount(root, params, ctx)` and may return a
-// cleanup function (stop feeds and timers). To add a view (simulations, say), add a line here.
+// cleanup function (stop feeds and timers). To add a view, add a line here.
 
 const ROUTES = [
   { pattern: /^\/?$/, view: () => import("./views/lobby.js"), nav: "lobby" },
@@ -9,6 +9,8 @@ const ROUTES = [
   { pattern: /^\/agent\/([^/]+)$/, view: () => import("./views/agent.js"), nav: "leaderboard" },
   { pattern: /^\/executions$/, view: () => import("./views/executions.js"), nav: "executions" },
   { pattern: /^\/executions\/([^/]+)$/, view: () => import("./views/execution.js"), nav: "executions" },
+  { pattern: /^\/simulations$/, view: () => import("./views/simulations.js"), nav: "simulations" },
+  { pattern: /^\/simulations\/([^/]+)$/, view: () => import("./views/simulation.js"), nav: "simulations" },
 ];
 
 function match(hash) {
