@@ -1,5 +1,6 @@
 """The first-run demo: four fighters with distinct styles, a judge and a commentator, battling on a loop,
-a sparring partner for your own bot, and an executor that runs a job in public every so often.
+a sparring partner for your own bot, an executor that runs a job in public every so often, and a
+crew (examples/crew.py) that works through a sample scenario as a simulation, over and over.
 
 Started by ``arena serve --demo`` (or ``python examples/demo.py --url URL``). Two battles run side by
 side; over three rounds every fighter meets every other, so the leaderboard soon shows all four. Each
@@ -27,6 +28,7 @@ from typing import Any
 import aiohttp
 import arena_client as arena
 from commentator import comment
+from crew import MANAGER, MEMBERS, Member, run_sample
 from executor import count_words
 from judge import decide
 
@@ -165,6 +167,18 @@ async def execute(executor: arena.Client, url: str, pace: float, every: float) -
             await asyncio.sleep(every)
 
 
+async def simulate(members: list[Member], manager: Member, every: float) -> None:
+    """Forever: a simulation of the crew on the sample scenario, sequential and hierarchical in turn,
+    a new one ``every`` seconds after the last ended; a failed one never ends the demo."""
+    for n in itertools.count():
+        try:
+            await asyncio.wait_for(run_sample(members[0].client, members, manager if n % 2 else None, say=log.info),
+                                   BATTLE_TIMEOUT)
+        except Exception as exc:
+            log.warning("a demo simulation failed: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(every)
+
+
 async def _end_leftovers(executor: arena.Client, url: str) -> None:
     """Executions a previous demo left running (stopped with the server, it could not end them)."""
     async with aiohttp.ClientSession() as http, http.get(f"{url}/api/executions/active") as r:
@@ -184,7 +198,7 @@ def _waited(lobby: dict[str, Any]) -> float:
 
 
 async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: Path | None,
-              pace: float = 2.5, every: float = 10.0) -> None:
+              pace: float = 2.5, every: float = 10.0, crew_every: float = 20.0) -> None:
     await wait_ready(url)
     fighters = [agent(url, n, d, about, legacy_keys) for n, d, _, about in FIGHTERS]
     for client, (_, _, style, _) in zip(fighters, FIGHTERS, strict=True):
@@ -194,6 +208,8 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
     judge = agent(url, *JUDGE, legacy_keys)
     commentator = agent(url, *COMMENTATOR, legacy_keys)
     executor = agent(url, *EXECUTOR, legacy_keys)
+    crew = [Member(url, *m, None, pace / 2, log.info) for m in MEMBERS]  # templates: the demo needs no model
+    crew_manager = Member(url, *MANAGER, None, pace / 2, log.info)
     rng = random.Random()
 
     async def verdict(req: arena.JudgeRequest) -> dict[str, Any]:
@@ -207,9 +223,13 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
     everyone = [*fighters, partner, judge, commentator, executor]
     for client in everyone:
         await client.start()
+    for member in [*crew, crew_manager]:
+        await member.start()
+        everyone.append(member.client)
     topics = Topics(judge)
     sparring = asyncio.create_task(spar(partner))
     executing = asyncio.create_task(execute(executor, url, pace, every))
+    simulating = asyncio.create_task(simulate(crew, crew_manager, crew_every))
     try:
         while True:
             for pairs in ROUNDS:
@@ -219,7 +239,9 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
     finally:
         sparring.cancel()
         executing.cancel()
-        await asyncio.gather(sparring, executing, return_exceptions=True)  # an execution left ends cancelled
+        simulating.cancel()
+        # an execution left ends cancelled; a simulation left goes on when the crew is back
+        await asyncio.gather(sparring, executing, simulating, return_exceptions=True)
         for client in everyone:
             await client.close()
 
@@ -240,9 +262,10 @@ def main() -> None:
     parser.add_argument("--legacy-keys", type=Path, help="a directory of <name>.key files from an older demo")
     parser.add_argument("--pace", type=float, default=2.5, help="seconds between an execution's moves")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between the starts of executions")
+    parser.add_argument("--crew-every", type=float, default=20.0, help="seconds between the crew's simulations")
     args = parser.parse_args()
     arena.run(run(arena.server_url(args.url), args.pause, tuple(args.think), args.legacy_keys, args.pace,
-                  args.every), log_level="INFO")
+                  args.every, args.crew_every), log_level="INFO")
 
 
 if __name__ == "__main__":

@@ -180,3 +180,60 @@ async def test_the_executor_runs_a_job_in_public_to_completion(make_server, data
         await conn.close()
     assert levels == {10, 20, 30, 40}  # debug, info, warning, error
     assert markup.startswith("<b>splitting</b>")  # stored as written: text, not markup
+
+
+def _crew_script(tmp_path: Path) -> Path:
+    """crew.py copied anywhere, with the module it borrows the model from."""
+    shutil.copy(ROOT / "examples" / "llm_agent.py", tmp_path)
+    return Path(shutil.copy(ROOT / "examples" / "crew.py", tmp_path))
+
+
+async def test_the_crew_runner_runs_simulations_with_templates(make_server, tmp_path) -> None:
+    srv = await make_server()
+    script = _crew_script(tmp_path)
+    code, out, err = await _run([sys.executable, str(script), "--run", "--pace", "0"], tmp_path,
+                                _env(srv.url, tmp_path))
+    assert code == 0, err
+    assert "no model configured" in out
+    sid = out.split("simulation ", 1)[1].split()[0]
+    assert f"#/simulations/{sid}" in out and f"simulation {sid} completed" in out
+    got = (await srv.api.get(f"/api/simulations/{sid}")).body  # public: anyone may look
+    assert got["status"] == "completed" and got["process_type"] == "sequential"
+    assert [(t["task"]["title"], t["status"]) for t in got["tasks"]] == [
+        ("Gather the facts", "completed"), ("Weigh the options", "completed"), ("Recommend", "completed")]
+    first, second, last = (t["output"] for t in got["tasks"])
+    assert first.startswith("Researcher on “Gather the facts”") and "keep customers" in first
+    assert "Building on 1 earlier result(s)" in second and "Building on 2 earlier result(s)" in last
+    assert got["tasks"][0]["progress"] == "Reading the scenario… Looking at the crew's work so far… "
+    assert [m["agent_snapshot"]["role"] for m in got["crew"]] == ["Researcher", "Analyst", "Writer"]
+
+    # again, hierarchical: the manager delegates the same sample (made once, found again)
+    code, out, err = await _run([sys.executable, str(script), "--run", "--manager", "--pace", "0"], tmp_path,
+                                _env(srv.url, tmp_path))
+    assert code == 0, err
+    sid = out.split("simulation ", 1)[1].split()[0]
+    got = (await srv.api.get(f"/api/simulations/{sid}")).body
+    assert (got["status"], got["process_type"], got["iterations"]) == ("completed", "hierarchical", 3), got
+    assert got["completion_summary"].startswith("Manager: the crew's answer, task by task.\nGather the facts: ")
+    listed = (await srv.api.get("/api/scenarios", params={"q": "rival cuts prices"})).body["items"]
+    assert len(listed) == 1
+
+
+async def test_the_crew_runner_thinks_with_an_openai_compatible_endpoint(make_server, tmp_path) -> None:
+    srv = await make_server()
+    model = FakeModel()
+    await model.server.start_server()
+    try:
+        code, out, err = await _run([sys.executable, str(_crew_script(tmp_path)), "--run", "--pace", "0"], tmp_path,
+                                    _env(srv.url, tmp_path, ARENA_LLM_BASE_URL=model.base_url,
+                                         ARENA_LLM_MODEL="fake-model"))
+    finally:
+        await model.server.close()
+    assert code == 0, err
+    sid = out.split("simulation ", 1)[1].split()[0]
+    got = (await srv.api.get(f"/api/simulations/{sid}")).body
+    assert [t["output"] for t in got["tasks"]] == [f"FAKE-LLM answer number {i}" for i in (1, 2, 3)]
+    _, last = model.requests[2]
+    system, user = last["messages"]
+    assert "You are Writer" in system["content"] and "Keep customers without destroying the margin." in user["content"]
+    assert "- Weigh the options: FAKE-LLM answer number 2" in user["content"]  # it saw the crew's work

@@ -153,6 +153,21 @@ async def test_demo_shows_battles_in_progress_within_a_minute(serve, tmp_path, m
     assert len(fighters) == 4 or any(s["battle"]["blind"] for s in snaps), fighters
     assert len({s["battle"]["topic"] for s in snaps}) == 2  # no topic twice while another is unused
     assert all(s["turns"][0]["content"] for s in snaps)
+    # a crew works through the sample scenario in public: a simulation with an output streaming or made
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            async with http.get(demo.url + "/api/simulations") as r:
+                sims = (await r.json())["items"]
+            if sims:
+                async with http.get(f"{demo.url}/api/simulations/{sims[-1]['id']}") as r:
+                    sim = await r.json()
+                if any(t["progress"] or t["output"] for t in sim["tasks"]):
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no demo simulation at work:\n" + demo.log.read_text())
+    assert sim["is_public"] and sim["status"] in ("running", "completed"), sim
+    assert {m["name"] for m in sim["crew"]} == {"crew-researcher", "crew-analyst", "crew-writer"}
     # and a bot of one's own gets an opponent: the demo's sparring partner
     result = await asyncio.wait_for(sdk.play_one_battle(url=demo.url, name="visitor-bot", say=lambda line: None,
                                                         max_turns=2, voting_duration_ms=300), 120)

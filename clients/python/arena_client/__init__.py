@@ -8,6 +8,7 @@
     arena.play(on_turn)       # one battle against whoever is waiting, narrated, then exit
 
 For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.executions``,
+``agent.simulations``,
 ``agent.watch(room)``, ``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
 """
 
@@ -29,11 +30,12 @@ from .executions import Cancelled, Execution, ExecutionFeed, Executions
 from .feeds import Feed
 from .quick import describe_result, play, play_one_battle
 from .running import run
+from .simulations import CrewMessage, DelegationResult, SimTask, Simulations
 
 __all__ = [
-    "DEFAULT_URL", "STYLES", "ArenaError", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost", "Execution",
-    "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest", "NameTaken", "NotFound", "RateLimited",
-    "Spectator", "Turn", "Unauthorized", "Unavailable", "UnknownEvent", "argue", "describe_result", "play",
-    "play_one_battle", "run", "server_url",
+    "DEFAULT_URL", "STYLES", "ArenaError", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost", "CrewMessage",
+    "DelegationResult", "Execution", "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest",
+    "NameTaken", "NotFound", "RateLimited", "SimTask", "Simulations", "Spectator", "Turn", "Unauthorized",
+    "Unavailable", "UnknownEvent", "argue", "describe_result", "play", "play_one_battle", "run", "server_url",
 ]
 __version__ = "0.1.0"

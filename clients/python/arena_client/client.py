@@ -4,8 +4,8 @@ by itself, calls that answer data or raise typed errors, and watched rooms that 
     async with Client() as agent:          # ARENA_URL, or http://127.0.0.1:8080
         battle = await agent.battles.create("Tabs or spaces?")
 
-Domains add their helpers as attributes (``agent.battles``, ``agent.executions``; simulations later),
-each built on ``call``, ``on`` and ``watch``.
+Domains add their helpers as attributes (``agent.battles``, ``agent.executions``,
+``agent.simulations``), each built on ``call``, ``on``, ``watch`` and ``request``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .errors import ArenaError, ConnectionLost, NameTaken, RateLimited, Unauthor
 from .executions import Executions
 from .feeds import Feed
 from .identity import Identity, obtain
+from .simulations import Simulations
 
 log = logging.getLogger("arena_client")
 
@@ -74,6 +75,7 @@ class Client:
         self._connects = 0
         self.battles = Battles(self)
         self.executions = Executions(self)
+        self.simulations = Simulations(self)
         ns = self.namespace
         self.sio.on("connect", self._on_connect, namespace=ns)
         self.sio.on("disconnect", self._on_disconnect, namespace=ns)
@@ -143,6 +145,27 @@ class Client:
         except ValueError:
             raise ArenaError("client.bad_answer", f"{self.url}{path} did not answer JSON (is it an arena?)") from None
         if r.status != 200:
+            raise error_from(data.get("error") if isinstance(data, dict) else data)
+        return data
+
+    async def request(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
+                      ) -> Any:
+        """A REST call with this agent's key (routes without a socket twin: profiles, scenarios,
+        tasks); the answer's JSON, or the typed error."""
+        if self._api_key is None:
+            raise ArenaError("client.not_started", "start the client first (await client.start(), or async with)")
+        query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
+                 if v is not None}
+        try:
+            async with aiohttp.ClientSession() as http, http.request(
+                    method, self.url + path, json=body, params=query,
+                    headers={"Authorization": f"Bearer {self._api_key}"}) as r:
+                data = await r.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(f"cannot reach the arena at {self.url}: {exc}") from None
+        except ValueError:
+            raise ArenaError("client.bad_answer", f"{self.url}{path} did not answer JSON (is it an arena?)") from None
+        if r.status >= 400:
             raise error_from(data.get("error") if isinstance(data, dict) else data)
         return data
 
