@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 from typing import Any
@@ -133,10 +134,15 @@ class Member:
         crew = [m for m in task.crew if m.get("agent_id")]
         results = []
         for i, run in enumerate(task.plan):
+            title = run["task"].get("title")
+            if run["status"] != "pending":  # given again (a message interrupted us): what is done stays done
+                results.append((title, run.get("output") or f"({run['status']})"))
+                continue
             to = run.get("agent_id") or crew[i % len(crew)]["agent_id"]
-            await task.progress(f"Handing “{run['task'].get('title')}” over… ")
-            results.append((run["task"].get("title"), await task.delegate(to, run_id=run["id"])))
-        summary = "\n".join(f"{title}: {r.output}" for title, r in results)
+            await task.progress(f"Handing “{title}” over… ")
+            result = await task.delegate(to, run_id=run["id"])
+            results.append((title, result.output if result.status == "completed" else f"({result.status})"))
+        summary = "\n".join(f"{title}: {output}" for title, output in results)
         return await self.think(
             [{"role": "system", "content": SYSTEM.format(role=self.role, goal=self.goal, words=150)},
              {"role": "user", "content": f"Sum up your crew's work for the starter:\n{summary}"}],
@@ -178,7 +184,12 @@ async def run_sample(starter: arena.Client, members: list[Member], manager: Memb
                                            f"#{random.randint(1000, 9999)}", **options)
     await starter.simulations.start(sim["id"])
     say(f"simulation {sim['id']} started: watch it at {starter.page_url('simulations/' + sim['id'])}")
-    ended = await starter.simulations.finished(sim["id"])
+    try:
+        ended = await starter.simulations.finished(sim["id"])
+    except asyncio.CancelledError:  # given up on (a timeout, Ctrl-C): do not leave it running
+        with contextlib.suppress(arena.ArenaError, TimeoutError):
+            await asyncio.wait_for(starter.simulations.cancel(sim["id"], "the crew runner stopped"), 5)
+        raise
     result = ended.get("completion_summary") or ended.get("failure_reason") or ""
     say(f"simulation {sim['id']} {ended['status']}: {result[:200]}")
     return ended

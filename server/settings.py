@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     retain_execution_logs_days: int = Field(30, ge=0)
     retain_completed_executions_days: int = Field(90, ge=0)
     retain_failed_executions_days: int = Field(30, ge=0)
+    retain_ended_simulations_days: int = Field(90, ge=0)
     # Rooms of high-volume kinds (executions): the live events a watcher may have waiting to be
     # written before it is told to resync and dropped from live delivery.
     watcher_queue: int = Field(16, ge=1)

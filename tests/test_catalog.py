@@ -162,6 +162,12 @@ async def test_pdf_scenarios_extract_text_and_refuse_what_cannot_be_read(arena, 
     r = await api.request("PUT", f"/api/scenarios/{sid}/pdf", data=make_pdf(["Replaced text"]), token=alice,
                           headers=headers)
     assert r.status == 200 and r.body["pdf_content"] == "Replaced text" and r.body["pdf_pages"] == 1
+    # someone else may read a public scenario, not replace its text (refused before the PDF is read)
+    assert (await api.patch(f"/api/scenarios/{sid}", {"is_public": True}, token=alice)).status == 200
+    _, bob = await api.new_user("pdf-bob")
+    r = await api.request("PUT", f"/api/scenarios/{sid}/pdf", data=b"%PDF-1.7 junk", token=bob, headers=headers)
+    assert r.status == 403 and r.code == "catalog.forbidden", r.body
+    assert (await api.get(f"/api/scenarios/{sid}", token=bob)).body["pdf_content"] == "Replaced text"
 
 
 async def test_bad_payloads_get_clear_errors_and_change_nothing(arena) -> None:

@@ -153,3 +153,28 @@ async def test_a_task_given_again_is_worked_once_and_a_cancel_stops_the_handler(
         assert got["status"] == "cancelled"
         assert [t["output"] for t in got["tasks"]] == ["first done", None]
         assert calls == ["First", "Second"]
+
+
+async def test_an_answer_given_while_the_member_was_away_reaches_it_after_the_reconnect(make_server) -> None:
+    srv = await make_server()
+    async with sdk.Client(srv.url, name="sdk-asker-owner") as owner, sdk.Client(srv.url, name="sdk-asker") as asker:
+        await asker.simulations.set_profile(is_public=True)
+        scenario = await owner.simulations.create_scenario("Away")
+        task = await owner.simulations.create_task("Ask", "Ask, then answer")
+
+        @asker.simulations.on_task
+        async def work(t: sdk.SimTask) -> str:
+            return f"told: {await t.ask('Which one?')}"
+
+        sim = await owner.simulations.create(scenario["id"], [(asker.agent_id, [task["id"]])])
+        await owner.simulations.start(sim["id"])
+        question = None
+        while question is None:
+            got = await owner.request("GET", f"/api/simulations/{sim['id']}")
+            question = next((m for m in got["messages"] if m["kind"] == "question"), None)
+            await asyncio.sleep(0.02)
+        await srv.app[CORE].realtime.close_connections()  # every socket drops; the answer comes meanwhile
+        await owner.request("POST", f"/api/simulations/{sim['id']}/questions/{question['id']}/answer",
+                            {"answer": "the blue one"})
+        done = await asyncio.wait_for(owner.simulations.finished(sim["id"]), 20)
+        assert done["status"] == "completed" and done["tasks"][0]["output"] == "told: the blue one"

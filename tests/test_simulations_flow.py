@@ -5,8 +5,15 @@ human_input task, a hierarchical run with delegation refusals, a fork, and a res
 from __future__ import annotations
 
 import asyncio
+import uuid
 
-from .sim_support import create_simulation, ended, new_member, scenario_and_tasks, simulation
+import asyncpg
+
+from server import db
+from server.app import DOMAINS
+from server.retention import run_round
+
+from .sim_support import create_simulation, ended, hold_tasks, new_member, scenario_and_tasks, simulation
 
 
 async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) -> None:
@@ -28,6 +35,32 @@ async def test_substitute_skip_and_fail_for_a_member_that_never_connects(arena) 
     assert fb["fallback_strategy"] == "substitute" and fb["original_resource_id"] == absent.id
     assert fb["fallback_resource_id"] == stand_in.id and "not connected" in fb["reason"]
     assert got["fallback_log"] == [fb]
+
+    # A fork starts afresh: the absent member is asked for again (and its fallback taken again), not
+    # the stand-in. Whoever forks must be allowed to use the crew: a stranger cannot borrow it.
+    _, stranger = await api.new_user("fb-stranger")
+    public = await api.post(f"/api/simulations/{sub['id']}/fork", {"from_position": 2}, token=stranger)
+    assert public.status == 404  # a private simulation: the stranger does not see it
+    fork = await api.post(f"/api/simulations/{sub['id']}/fork", {"from_position": 2}, token=owner)
+    assert fork.status == 201, fork.body
+    forked = await simulation(api, owner, fork.body["id"])
+    assert [(m["original_agent_id"], m["agent_id"]) for m in forked["crew"]] == [(lead.id, lead.id),
+                                                                                (absent.id, absent.id)]
+    assert [t["agent_id"] for t in forked["tasks"]] == [lead.id, absent.id]
+    opened = await create_simulation(api, owner, scenario, [(lead, [t1])], connect_wait_s=0, is_public=True)
+    await api.post(f"/api/simulations/{opened['id']}/start", token=owner)
+    assert (await ended(api, owner, opened["id"]))["status"] == "completed"
+    refused = await api.post(f"/api/simulations/{opened['id']}/fork", {"from_position": 1}, token=stranger)
+    assert refused.status == 403 and refused.code == "simulation.agent_not_available", refused.body
+    await api.patch(f"/api/agents/{lead.id}", {"is_public": True}, token=owner)
+    refused = await api.post(f"/api/simulations/{opened['id']}/fork", {"from_position": 1}, token=stranger)
+    assert refused.code == "scenario.not_found", refused.body  # the scenario is private
+    assert (await api.patch(f"/api/scenarios/{scenario['id']}", {"is_public": True}, token=owner)).status == 200
+    refused = await api.post(f"/api/simulations/{opened['id']}/fork", {"from_position": 1}, token=stranger)
+    assert refused.code == "task.not_found", refused.body  # ... and so is the task
+    assert (await api.patch(f"/api/tasks/{t1['id']}", {"is_public": True}, token=owner)).status == 200
+    mine = await api.post(f"/api/simulations/{opened['id']}/fork", {"from_position": 1}, token=stranger)
+    assert mine.status == 201 and mine.body["user_id"] != opened["user_id"], mine.body  # the stranger's own
 
     skip = await create_simulation(api, owner, scenario, [(lead, [t1]), (absent, [t2])], connect_wait_s=0,
                          fallback_strategy="skip")
@@ -174,3 +207,43 @@ async def test_a_crew_on_two_processes_answers_calls_where_its_sockets_are(make_
     assert [m["connected"] for m in got["crew"]] == [True, True]  # presence across processes
     for m in (here, there):
         await m.disconnect()
+
+
+async def test_retention_removes_simulations_long_ended_or_never_started(arena, database_url, settings) -> None:
+    api = arena.api
+    _, owner = await api.new_user("ret-owner")
+    member = await new_member(api, arena.url, "ret-member", owner)
+    scenario, (t1,) = await scenario_and_tasks(api, owner, ["Keep"])
+    made = {name: await create_simulation(api, owner, scenario, [(member, [t1])])
+            for name in ("old-ended", "new-ended", "old-ready", "running")}
+    for name in ("old-ended", "new-ended"):
+        await api.post(f"/api/simulations/{made[name]['id']}/start", token=owner)
+        assert (await ended(api, owner, made[name]["id"]))["status"] == "completed"
+    release = await hold_tasks(member)
+    await api.post(f"/api/simulations/{made['running']['id']}/start", token=owner)
+    await member.rec.wait_event("simulation:task", count=3)
+    conn = await asyncpg.connect(database_url)
+    try:  # long ago: the first ended, the third was made (and never started); the running one too
+        await conn.execute("UPDATE simulations SET completed_at = now() - interval '100 days' WHERE id = $1",
+                           uuid.UUID(made["old-ended"]["id"]))
+        await conn.execute("UPDATE simulations SET created_at = now() - interval '100 days' WHERE id = ANY($1)",
+                           [uuid.UUID(made[n]["id"]) for n in ("old-ready", "running")])
+        pool = await db.create_pool(database_url, 1, 2)
+        try:
+            jobs = [job for d in DOMAINS for job in d.retention if job.name == "simulations"]
+            assert await run_round(pool, settings, jobs) == {"simulations": 2}
+            assert await run_round(pool, settings, jobs) == {"simulations": 0}
+        finally:
+            await pool.close()
+        left = {str(r["id"]) for r in await conn.fetch("SELECT id FROM simulations")}
+        events = await conn.fetchval("SELECT count(*) FROM room_events WHERE room = $1",
+                                     f"simulation:{made['old-ended']['id']}")
+        runs = await conn.fetchval("SELECT count(*) FROM simulation_tasks WHERE simulation_id = $1",
+                                   uuid.UUID(made["old-ended"]["id"]))
+    finally:
+        await conn.close()
+    assert left == {made["new-ended"]["id"], made["running"]["id"]}
+    assert events == 0 and runs == 0
+    release.set()
+    assert (await ended(api, owner, made["running"]["id"]))["status"] == "completed"
+    await member.disconnect()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+
 from .sim_support import create_simulation, ended, hold_tasks, new_member, scenario_and_tasks, simulation
 from .support import eventually
 
 
-async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
+async def test_message_policies_reject_enqueue_and_interrupt(arena, database_url) -> None:
     api = arena.api
     _, owner = await api.new_user("msg-owner")
     scenario, (t1,) = await scenario_and_tasks(api, owner, ["Think"])
@@ -22,6 +24,13 @@ async def test_message_policies_reject_enqueue_and_interrupt(arena) -> None:
     await m1.rec.wait_event("simulation:task")
     r = await api.post(f"/api/simulations/{sim['id']}/messages", {"message": "hurry"}, token=owner)
     assert r.status == 409 and r.code == "simulation.busy"
+    conn = await asyncpg.connect(database_url)
+    try:  # the refusal is audited (on its own: the refused action stored nothing)
+        audited = await conn.fetchval("SELECT details->>'message' FROM audit_logs "
+                                      "WHERE action = 'simulation.message_rejected'")
+    finally:
+        await conn.close()
+    assert audited == "hurry"
     release.set()
     got = await ended(api, owner, sim["id"])
     assert got["messages"] == [] and got["status"] == "completed"
@@ -271,3 +280,95 @@ async def test_bad_payloads_on_every_event_and_route_change_nothing(arena) -> No
     assert got["status"] == "ready" and got["messages"] == [] and got["tasks"][0]["status"] == "pending"
     assert (await api.get("/api/simulations", params={"mine": "true"}, token=owner)).body["items"][0]["id"] == sid
     await m.disconnect()
+
+
+async def test_late_and_stale_answers_and_a_response_from_the_wrong_member(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("late-owner")
+    slow = await new_member(api, arena.url, "late-slow", owner)
+    other = await new_member(api, arena.url, "late-other", owner)
+
+    async def later(payload: dict) -> dict:
+        return {}  # answers come from the test
+
+    slow.on_task = later
+    scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["Slow", "Other"])
+    sim = await create_simulation(api, owner, scenario, [(slow, [t1]), (other, [t2])], task_timeout_s=1,
+                                  max_retries=1)
+    sid = sim["id"]
+    await api.post(f"/api/simulations/{sid}/start", token=owner)
+    first, second = await slow.rec.wait_event("simulation:task", count=2, timeout=10)  # attempt 1 missed
+    assert (first["attempt"], second["attempt"]) == (1, 2) and first["task_run_id"] == second["task_run_id"]
+    ref = {"simulation_id": sid, "task_run_id": first["task_run_id"]}
+    stale = await slow.emit("simulation:task_result", {**ref, "output": "old", "attempt": 1})
+    assert stale["error"]["code"] == "simulation.task_not_open" and stale["error"]["details"]["attempt"] == 2
+
+    # a message queued for the slow member (enqueue) cannot be answered by the other one
+    msg = await api.post(f"/api/simulations/{sid}/messages", {"message": "status?"}, token=owner)
+    assert msg.body["status"] == "queued"
+    early = await slow.emit("simulation:respond", {"simulation_id": sid, "message_id": msg.body["id"],
+                                                   "response": "not yet delivered"})
+    assert early["error"]["code"] == "simulation.message_not_open"
+    ok = await slow.emit("simulation:task_result", {**ref, "output": "new", "attempt": 2})
+    assert ok["ok"], ok
+    [delivered] = await slow.rec.wait_event("simulation:message")  # answered in the ack by default
+    wrong = await other.emit("simulation:respond", {"simulation_id": sid, "message_id": delivered["message_id"],
+                                                    "response": "me instead"})
+    assert wrong["error"]["code"] == "simulation.not_in_crew"
+    got = await ended(api, owner, sid)
+    assert [t["output"] for t in got["tasks"]] == ["new", "late-other did Other"]
+    assert got["messages"][0]["crew_response"] == "late-slow heard: status?"
+
+    # an answer after its deadline (before any sweep gave the task again) is refused
+    lone = await create_simulation(api, owner, scenario, [(slow, [t1])], task_timeout_s=1, max_retries=0,
+                                   fallback_strategy="fail")
+    await api.post(f"/api/simulations/{lone['id']}/start", token=owner)
+    [given] = [p for p in await slow.rec.wait_event("simulation:task", count=3, timeout=10)
+               if p["simulation_id"] == lone["id"]]
+    await asyncio.sleep(1.1)
+    late = await slow.emit("simulation:task_result", {"simulation_id": lone["id"], "task_run_id": given["task_run_id"],
+                                                      "output": "too late"})
+    assert late["error"]["code"] in ("simulation.deadline_passed", "simulation.task_not_open",
+                                     "simulation.wrong_state"), late  # refused, whoever came first
+    assert (await ended(api, owner, lone["id"]))["status"] == "failed"
+    for m in (slow, other):
+        await m.disconnect()
+
+
+async def test_a_manager_waiting_on_its_crew_takes_messages_and_hears_of_a_skipped_delegation(arena) -> None:
+    api = arena.api
+    _, owner = await api.new_user("mgr-owner")
+    manager = await new_member(api, arena.url, "mgr-boss", owner)
+    idle = await new_member(api, arena.url, "mgr-idle", owner)
+    busy = await new_member(api, arena.url, "mgr-busy", owner)
+
+    async def later(payload: dict) -> dict:
+        return {}
+
+    manager.on_task = later
+    idle.on_task = later  # never answers: its delegation misses the deadline, and is skipped
+    scenario, (t1, t2) = await scenario_and_tasks(api, owner, ["Wait", "Work"])
+    sim = await create_simulation(api, owner, scenario, [(idle, [t1]), (busy, [t2])], process="hierarchical",
+                                  manager_agent_id=manager.id, message_policy="reject", task_timeout_s=1,
+                                  max_retries=0, fallback_strategy="skip")
+    sid = sim["id"]
+    await api.post(f"/api/simulations/{sid}/start", token=owner)
+    [manage] = await manager.rec.wait_event("simulation:task")
+    plan = {t["task"]["title"]: t["id"] for t in manage["plan"]}
+    ack = await manager.emit("simulation:delegate", {"simulation_id": sid, "to_agent_id": idle.id,
+                                                     "task": {"task_run_id": plan["Wait"]}})
+    assert ack["ok"], ack
+    # the manager waits on its crew: a message reaches it at once, even under "reject"
+    r = await api.post(f"/api/simulations/{sid}/messages", {"message": "how is it going?"}, token=owner)
+    assert r.status == 201 and r.body["status"] == "delivered", r.body
+    [heard] = await manager.rec.wait_event("simulation:message")
+    assert heard["message"] == "how is it going?"
+    [result] = await manager.rec.wait_event("simulation:delegation_result", timeout=10)
+    assert (result["status"], result["output"], result["task_run_id"]) == ("skipped", None, plan["Wait"])
+    done = await manager.emit("simulation:task_result", {"simulation_id": sid, "task_run_id": manage["task_run_id"],
+                                                         "output": "we did without"})
+    assert done["ok"], done
+    got = await ended(api, owner, sid)
+    assert got["status"] == "completed" and got["completion_summary"] == "we did without"
+    for m in (manager, idle, busy):
+        await m.disconnect()

@@ -146,7 +146,7 @@ async def create_pdf_scenario(call: Call) -> ScenarioView:
 async def replace_pdf(call: Call) -> ScenarioView:
     """Replace a scenario's text with that of a PDF (its owner)."""
     scenario_id = call.uuid("scenario_id")
-    await service.get(call.core, call.actor, SCENARIOS, scenario_id)  # not found before reading a large body
+    await service.check_owner(call.core, call.actor, SCENARIOS, scenario_id)  # before reading a large body
     return await service.replace_pdf(call.core, call.actor, scenario_id, await _pdf_text(call))
 
 

@@ -148,6 +148,13 @@ async def get(core: Core, actor: Actor, table: Table, item_id: UUID) -> Any:
         return _view(table, await visible_item(conn, actor, table, item_id))
 
 
+async def check_owner(core: Core, actor: Actor, table: Table, item_id: UUID) -> None:
+    """Not found, or forbidden, unless ``actor`` may change the item (before a large body is read)."""
+    async with core.db.acquire() as conn:
+        if not owns(actor, await visible_item(conn, actor, table, item_id)):
+            raise forbidden(table.kind)
+
+
 async def update(core: Core, actor: Actor, table: Table, item_id: UUID, patch: BaseModel | None,
                  extra: dict[str, Any] | None = None) -> Any:
     values = {**(patch.model_dump(exclude_unset=True) if patch is not None else {}), **(extra or {})}

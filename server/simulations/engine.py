@@ -215,6 +215,13 @@ async def dispatch(core: Core, conn: asyncpg.Connection, out: Outbox, st: State,
     out.wake(run["deadline_at"])
 
 
+def delegation_result(st: State, run: dict[str, Any]) -> dict[str, Any]:
+    """``simulation:delegation_result`` of a closed delegated run."""
+    return {"simulation_id": str(st.id), "delegation_id": str(run["id"]), "task_run_id": str(run["id"]),
+            "agent_id": str(run["agent_id"]) if run["agent_id"] else None, "status": run["status"],
+            "output": run["output"] if run["status"] == "completed" else None, "error": run["error"]}
+
+
 def _close_run(out: Outbox, st: State, run: dict[str, Any], status: str, now: datetime, *, error: str | None = None,
                output: str | None = None) -> None:
     run["status"] = status
@@ -227,19 +234,19 @@ def _close_run(out: Outbox, st: State, run: dict[str, Any], status: str, now: da
     name = {"completed": "simulation:task_completed", "skipped": "simulation:task_skipped",
             "failed": "simulation:task_failed", "cancelled": "simulation:task_cancelled"}[status]
     out.room(st.room, name, {"simulation_id": str(st.id), "task_run": views.run_data(run)})
+    if run["delegated_by_agent_id"] is not None and st.status == "running":
+        # The delegator hears how its delegation ended, whatever the end (completed, or skipped or
+        # failed by a fallback), and its own deadline starts again.
+        out.agent(run["delegated_by_agent_id"], "simulation:delegation_result", delegation_result(st, run))
+        parent = st.run(run["parent_id"]) if run["parent_id"] else None
+        if parent is not None and parent["status"] == "running":
+            parent["deadline_at"] = now + st.timeout
 
 
 async def complete_run(core: Core, conn: asyncpg.Connection, out: Outbox, st: State, run: dict[str, Any],
                        output: str, now: datetime) -> None:
-    """The run's output is final: store it, tell the delegator, go on."""
+    """The run's output is final: store it, tell the delegator (``_close_run``), go on."""
     _close_run(out, st, run, "completed", now, output=output)
-    if run["delegated_by_agent_id"] is not None:
-        parent = st.run(run["parent_id"]) if run["parent_id"] else None
-        out.agent(run["delegated_by_agent_id"], "simulation:delegation_result", {
-            "simulation_id": str(st.id), "delegation_id": str(run["id"]), "task_run_id": str(run["id"]),
-            "agent_id": str(run["agent_id"]), "status": "completed", "output": output})
-        if parent is not None and parent["status"] == "running":
-            parent["deadline_at"] = now + st.timeout
     if run["kind"] == "manage":
         await finish(conn, out, st, "completed", now, summary=output)
 

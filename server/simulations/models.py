@@ -78,6 +78,8 @@ class CancelSimulation(SimulationRef):
 class TaskResult(SimulationRef):
     task_run_id: UUID
     output: Text(MAX_OUTPUT)
+    attempt: int | None = Field(None, ge=1, le=1000, description="the attempt answered (from simulation:task): "
+                                "an earlier one's answer is refused")
 
 
 class Progress(SimulationRef):

@@ -23,7 +23,7 @@ from ..realtime.outbox import Outbox, run
 from ..wire import parse
 from . import engine, store, views
 from .access import own_run, refuse_answer, steerable_state, visible_state, wrong_state
-from .models import Accepted, Answer, Approve, Asked, AskHuman, MessageIn, MessageView, Respond
+from .models import OPEN_RUN, Accepted, Answer, Approve, Asked, AskHuman, MessageIn, MessageView, Respond
 from .state import State, db_now
 
 
@@ -40,6 +40,20 @@ def responder(st: State) -> UUID | None:
     return first["agent_id"] if first else None
 
 
+def working_on(st: State, agent_id: UUID | None) -> dict[str, Any] | None:
+    """The run ``agent_id`` works on now. A manager waiting on its delegates is not working: messages
+    reach it at once, whatever the policy (it would otherwise be busy for the whole simulation)."""
+    run = next((r for r in st.runs if r["agent_id"] == agent_id and r["status"] == "running"), None)
+    if run is not None and run["kind"] == "manage" and any(
+            c["parent_id"] == run["id"] and c["status"] in OPEN_RUN for c in st.runs):
+        return None
+    return run
+
+
+class Busy(AppError):
+    """``simulation.busy``: refused under the ``reject`` policy (audited outside the refused action)."""
+
+
 def _message_call(st: State, row: Any) -> dict[str, Any]:
     return {"simulation_id": str(st.id), "message_id": str(row["id"]), "message": row["user_message"]}
 
@@ -50,14 +64,12 @@ async def send_message(core: Core, actor: Actor, body: MessageIn) -> MessageView
         if st.status not in ("running", "starting"):
             raise wrong_state(st.status, "take messages")
         to = responder(st)
-        working = next((r for r in st.runs if r["agent_id"] == to and r["status"] == "running"), None)
+        working = working_on(st, to)
         policy = st.sim["message_policy"]
         author = actor.id if actor.is_user else actor.owner_id
         if working is not None and policy == "reject":
-            await audit.record(conn, actor, "simulation.message_rejected", resource_type="simulation",
-                               resource_id=st.id, details={"message": body.message[:500]})
-            raise AppError("simulation.busy", "the crew is working on a task; this simulation refuses messages "
-                           "meanwhile (message_policy reject)", 409, details={"task_run_id": str(working["id"])})
+            raise Busy("simulation.busy", "the crew is working on a task; this simulation refuses messages "
+                       "meanwhile (message_policy reject)", 409, details={"task_run_id": str(working["id"])})
         queued = working is not None and policy == "enqueue" or to is None or st.status == "starting"
         row = await store.insert_message(conn, st.id, "message", body.message, None, to, None, author,
                                          "queued" if queued else "delivered")
@@ -82,13 +94,23 @@ async def send_message(core: Core, actor: Actor, body: MessageIn) -> MessageView
                 await st.save(conn)
         return views.message_view(row)
 
-    return await run(core, action)
+    try:
+        return await run(core, action)
+    except Busy as err:  # nothing was stored; the refusal is audited on its own
+        async with core.db.acquire() as conn:
+            await audit.record(conn, actor, "simulation.message_rejected", resource_type="simulation",
+                               resource_id=body.simulation_id, details={"message": body.message[:500],
+                                                                         **(err.details or {})})
+        raise
 
 
 async def deliver_queued(conn: asyncpg.Connection, out: Outbox, st: State, agent_id: UUID | None) -> None:
     """Messages kept for ``agent_id`` while it worked: delivered now that its task is done."""
     if agent_id is None or responder(st) != agent_id:
         return
+    working = working_on(st, agent_id)
+    if working is not None and working["kind"] == "manage":
+        return  # a manager thinking: when it delegates next (and waits), they reach it
     for row in await store.messages(conn, st.id):
         if row["status"] == "queued" and row["kind"] == "message":
             m = dict(row)
@@ -104,12 +126,15 @@ async def respond(core: Core, actor: Actor, body: Respond) -> MessageView:
     async def action(conn: asyncpg.Connection, out: Outbox) -> MessageView:
         st = await visible_state(conn, actor, body.simulation_id)
         row = await _message(conn, st, body.message_id, "message")
-        if st.member(actor.id) is None:
-            raise AppError("simulation.not_in_crew", "only a crew member answers for the crew", 403)
+        if st.member(actor.id) is None or row["agent_id"] != actor.id:
+            raise AppError("simulation.not_in_crew", "only the crew member the message went to answers it", 403)
         if row["status"] == "answered":
             if row["crew_response"] == body.response:
                 return views.message_view(row)
             raise AppError("simulation.already_answered", "this message was answered already", 409)
+        if row["status"] != "delivered":  # (a message delivered as the simulation ended may still be answered)
+            raise AppError("simulation.message_not_open", f"this message is {row['status']}", 409,
+                           details={"status": row["status"]})
         m = dict(row)
         m.update(crew_response=body.response, agent_id=actor.id, status="answered")
         row = await store.update_message(conn, m)

@@ -22,6 +22,7 @@ from ..wire import parse
 from . import engine, people, store, views
 from .access import own_run, refuse_answer, steerable_state, visible_state, wrong_state
 from .models import (
+    DONE_RUN,
     OPEN_RUN,
     TERMINAL,
     Accepted,
@@ -190,7 +191,13 @@ async def submit_result(core: Core, actor: Actor, body: TaskResult) -> Accepted:
         if r["status"] != "running":
             raise AppError("simulation.task_not_open", f"this task is {r['status']}", 409,
                            details={"status": r["status"]})
+        if body.attempt is not None and body.attempt != r["attempts"]:
+            raise AppError("simulation.task_not_open", f"attempt {body.attempt} is over: the task is at attempt "
+                           f"{r['attempts']}", 409, details={"status": r["status"], "attempt": r["attempts"]})
         now = await db_now(conn)
+        if r["deadline_at"] is not None and r["deadline_at"] <= now:
+            raise AppError("simulation.deadline_passed", "this attempt's deadline has passed; the task is given "
+                           "again (or falls back)", 409, details={"deadline_at": r["deadline_at"].isoformat()})
         if r["human_input"] and r["kind"] != "manage":
             r.update(status="awaiting_approval", output=body.output, deadline_at=None)
             out.room(st.room, "simulation:approval_needed", {"simulation_id": str(st.id),
@@ -198,6 +205,7 @@ async def submit_result(core: Core, actor: Actor, body: TaskResult) -> Accepted:
         else:
             await engine.complete_run(core, conn, out, st, r, body.output, now)
         await people.deliver_queued(conn, out, st, actor.id)
+        await people.deliver_queued(conn, out, st, r["delegated_by_agent_id"])  # a manager still waiting
         await engine.settle(core, conn, out, st, now)
         await st.save(conn)
         return Accepted()
@@ -212,7 +220,7 @@ async def task_answered(core: Core, actor: Actor, sid: str, data: Any, answer: A
         return
     try:
         body = parse(TaskResult, {"simulation_id": data["simulation_id"], "task_run_id": data["task_run_id"],
-                                  "output": answer["output"]})
+                                  "output": answer["output"], "attempt": data.get("attempt")})
         await submit_result(core, actor, body)
     except AppError as err:
         await refuse_answer(core, sid, {"simulation_id": data["simulation_id"], "task_run_id": data["task_run_id"]},
@@ -280,6 +288,7 @@ async def delegate(core: Core, actor: Actor, body: Delegate) -> Delegated:
             "task_run_id": str(r["id"]), "iteration": st.sim["iterations"]})
         await engine.dispatch(core, conn, out, st, r, now)
         manage["deadline_at"] = now + st.timeout
+        await people.deliver_queued(conn, out, st, actor.id)  # a manager waiting on its crew takes messages
         await engine.settle(core, conn, out, st, now)
         await st.save(conn)
         return Delegated(delegation_id=r["id"], task_run=views.run_view(r))
@@ -302,6 +311,17 @@ async def fork(core: Core, actor: Actor, body: Fork) -> SimulationView:
         if not any(r["position"] == body.from_position for r in plan):
             raise AppError("simulation.task_not_found", "no task of the simulation has that position", 404,
                            details={"from_position": body.from_position})
+        # The one who forks starts the new run: its crew, scenario and tasks must be usable by them,
+        # as for a new simulation (a public run does not lend its private agents or tasks).
+        await _usable_agents(conn, actor, [m["original_agent_id"] for m in st.crew])
+        if st.sim["scenario_id"] is not None:
+            await catalog.visible_item(conn, actor, catalog_store.SCENARIOS, st.sim["scenario_id"])
+        for r in st.runs:
+            if r["task_id"] is not None and not (r["kind"] != "manage" and r["position"] < body.from_position):
+                row = await catalog_store.get(conn, catalog_store.TASKS, r["task_id"])
+                if row is None or not catalog.sees(actor, row):
+                    raise AppError("task.not_found", "a task of this simulation is not yours to run", 404,
+                                   details={"task_id": str(r["task_id"])})
         s = st.sim
         sim_id = await store.insert_simulation(
             conn, s["scenario_id"], s["title"], user_id, agent_id, s["crew_configuration"], s["process_type"],
@@ -310,7 +330,7 @@ async def fork(core: Core, actor: Actor, body: Fork) -> SimulationView:
             body.from_position)
         await store.insert_crew(conn, sim_id, [
             {"position": m["position"], "original_agent_id": m["original_agent_id"],
-             "agent_id": m["agent_id"] or m["original_agent_id"], "is_manager": m["is_manager"]}
+             "agent_id": m["original_agent_id"], "is_manager": m["is_manager"]}  # a fresh start: fallbacks again
             for m in st.crew])
         rows = []
         for r in st.runs:
@@ -400,6 +420,22 @@ async def _hand_again(conn: asyncpg.Connection, out: Outbox, simulation_id: UUID
     if st is None or st.status != "running":
         return
     r = st.run(run_id)
-    if r is not None and r["status"] == "running" and r["agent_id"] == agent_id:
-        out.call(agent_id, "simulation:task", engine.task_payload(st, r), "simulation:task")
+    if r is None or r["status"] != "running" or r["agent_id"] != agent_id:
+        return
+    out.call(agent_id, "simulation:task", engine.task_payload(st, r), "simulation:task")
+    # What it may have missed while away and be waiting for: answers to its questions, and how the
+    # delegations of a manager ended (the SDK resolves waits by id, so a repeat is harmless).
+    for m in await store.messages(conn, st.id):
+        if m["kind"] == "question" and m["task_run_id"] == r["id"] and m["status"] == "answered":
+            out.agent(agent_id, "simulation:answer", {
+                "simulation_id": str(st.id), "question_id": str(m["id"]), "task_run_id": str(r["id"]),
+                "answer": m["user_message"], "deadline_at": engine.iso(r["deadline_at"])})
+    for child in st.runs:
+        if child["parent_id"] == r["id"] and child["status"] in DONE_RUN:
+            out.agent(agent_id, "simulation:delegation_result", engine.delegation_result(st, child))
 
+
+
+async def retain_simulations(conn: asyncpg.Connection, settings: Any) -> int:
+    """Retention: simulations ended (or left ready) more than RETAIN_ENDED_SIMULATIONS_DAYS ago."""
+    return await store.delete_old_simulations(conn, settings.retain_ended_simulations_days)

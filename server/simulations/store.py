@@ -168,6 +168,18 @@ WHERE id = $1
 RETURNING id, simulation_id, kind, user_message, crew_response, agent_id, task_run_id, author_user_id, status,
 created_at, answered_at
 """
+DELETE_OLD_SIMULATIONS = """
+WITH gone AS (
+    DELETE FROM simulations WHERE id = ANY (ARRAY(
+        SELECT id FROM simulations
+        WHERE (status IN ('completed', 'failed', 'failed_missing_resources', 'cancelled')
+               AND completed_at < now() - make_interval(days => $1))
+           OR (status = 'ready' AND created_at < now() - make_interval(days => $1))
+        LIMIT $2))
+    RETURNING id
+)
+DELETE FROM rooms WHERE name IN (SELECT 'simulation:' || id::text FROM gone)
+"""
 CANCEL_OPEN_MESSAGES = """
 UPDATE simulation_messages SET status = 'cancelled' WHERE simulation_id = $1 AND status IN ('queued', 'open')
 """
@@ -318,3 +330,14 @@ async def insert_fallback(conn: asyncpg.Connection, simulation_id: UUID, resourc
 
 async def fallbacks(conn: asyncpg.Connection, simulation_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(FALLBACKS_OF, simulation_id)
+
+
+async def delete_old_simulations(conn: asyncpg.Connection, days: int, batch: int = 1000) -> int:
+    """Simulations ended (or left ready) more than ``days`` ago, with their crew, runs, messages,
+    fallbacks and room events; how many went."""
+    total = 0
+    while True:
+        n = int((await conn.execute(DELETE_OLD_SIMULATIONS, days, batch)).split()[-1])
+        total += n
+        if n < batch:
+            return total

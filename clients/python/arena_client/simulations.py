@@ -54,9 +54,10 @@ class DelegationResult:
     """What a delegate made of a task the manager handed over."""
 
     task_run_id: str
-    agent_id: str
-    status: str
+    agent_id: str | None
+    status: str  # completed, or skipped / failed when the delegate could not serve
     output: str | None
+    error: str | None = None
 
 
 @dataclass
@@ -254,7 +255,8 @@ class Simulations:
 
     async def _on_delegation_result(self, payload: dict[str, Any]) -> None:
         self._resolve(payload.get("delegation_id") or payload.get("task_run_id"), DelegationResult(
-            payload.get("task_run_id"), payload.get("agent_id"), payload.get("status"), payload.get("output")))
+            payload.get("task_run_id"), payload.get("agent_id"), payload.get("status"), payload.get("output"),
+            payload.get("error")))
 
     async def _on_refused(self, payload: dict[str, Any]) -> None:
         log.warning("an answer in simulation %s was refused: %s", payload.get("simulation_id"), payload.get("error"))

@@ -41,6 +41,11 @@ export async function mount(root, [ref], { conn }) {
   let frame = 0;
   let gone = false;
   let refreshTimer = null;
+  // A snapshot read by simulation:get holds every event up to its last_seq: live events at or below
+  // it are in it already (applying a progress event twice would double its text), and those that
+  // arrive while it is read are applied again on top of it.
+  let snapshotSeq = 0;
+  let refreshing = null; // events received while a refresh is on its way
 
   const actions = {
     start: () => postJSON(`${base}/start`, {}),
@@ -98,7 +103,13 @@ export async function mount(root, [ref], { conn }) {
   });
 
   // The whole snapshot again (an event whose effect needs it: a fallback, a new run, the end).
+  let refreshAgain = false;
   async function refresh() {
+    if (refreshing) {
+      refreshAgain = true; // read again after this one: it may predate what asked for it
+      return;
+    }
+    refreshing = [];
     try {
       const snap = conn && conn.connected
         ? await conn.call("simulation:get", { simulation_id: simulationId }).then((ack) => {
@@ -107,13 +118,18 @@ export async function mount(root, [ref], { conn }) {
         })
         : await getJSON(base);
       if (gone) return;
-      // Keep the live progress of runs the snapshot already has as stored (the same text).
-      const lastSeq = state?.sim.last_seq ?? 0;
       state = fromSnapshot(snap);
-      state.sim.last_seq = Math.max(state.sim.last_seq, lastSeq);
+      snapshotSeq = snap.last_seq;
+      for (const ev of refreshing) if (ev.seq > snapshotSeq) applyEvent(state, ev);
       schedule();
     } catch {
       // the next event or poll tries again
+    } finally {
+      refreshing = null;
+      if (refreshAgain && !gone) {
+        refreshAgain = false;
+        refreshSoon();
+      }
     }
   }
   const refreshSoon = () => {
@@ -149,10 +165,12 @@ export async function mount(root, [ref], { conn }) {
       { simulation_id: simulationId, since_seq: since, snapshot_only: snapshotOnly }],
     onSnapshot: (snapshot) => {
       state = fromSnapshot(snapshot);
+      snapshotSeq = snapshot.last_seq;
       schedule();
     },
     onEvent: (ev) => {
-      if (!state) return;
+      if (!state || ev.seq <= snapshotSeq) return;
+      if (refreshing) refreshing.push(ev);
       const changed = applyEvent(state, ev);
       if (changed === "refresh") refreshSoon();
       if (changed) schedule();
