@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("arena_client.simulations")
 
 ENDED = ("completed", "failed", "failed_missing_resources", "cancelled")
+EARLY_KEPT = 1000  # answers and results kept for a wait that has not begun (those of ended handlers go too)
 # An answer that can no longer be used: the task moved on (done, retried, cancelled). Nothing to retry.
 SETTLED = {"simulation.task_not_open", "simulation.wrong_state", "simulation.not_your_task",
            "simulation.task_not_found", "simulation.not_found"}
@@ -266,7 +267,9 @@ class Simulations:
             return
         fut = self._waiting.pop(str(key), None)
         if fut is None:
-            self._early[str(key)] = value
+            self._early[str(key)] = value  # its id is not known here yet (or nobody waits any more)
+            while len(self._early) > EARLY_KEPT:
+                del self._early[next(iter(self._early))]  # the oldest
         elif not fut.done():
             fut.set_result(value)
 
