@@ -435,7 +435,6 @@ async def _hand_again(conn: asyncpg.Connection, out: Outbox, simulation_id: UUID
             out.agent(agent_id, "simulation:delegation_result", engine.delegation_result(st, child))
 
 
-
 async def retain_simulations(conn: asyncpg.Connection, settings: Any) -> int:
     """Retention: simulations ended (or left ready) more than RETAIN_ENDED_SIMULATIONS_DAYS ago."""
     return await store.delete_old_simulations(conn, settings.retain_ended_simulations_days)
