@@ -23,6 +23,7 @@ from server.settings import Settings
 from tests.support import Api, close_or_explain, connect
 
 TEMPLATE = "arena_template"
+pytest_plugins = ("tests.page_support",)  # the browser tests' fixtures: browser, page
 
 
 @dataclass

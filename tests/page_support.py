@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.battle_support import Agent
 
@@ -28,6 +30,46 @@ def require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+# The browser tests' fixtures (tests/conftest.py loads this module as a plugin).
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    # One browser per test: launching Debian's Chromium takes about 0.6 s, and a browser shared
+    # across tests would have to live on another event loop than the function-scoped servers.
+    require_chromium()
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+def watch_errors(p: Page) -> list[str]:
+    """Uncaught errors and anything the Content-Security-Policy refused (inline script, eval, foreign
+    origins), collected as they happen."""
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    p.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    return errors
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A laptop-sized page; the test fails if the page had an error."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    p = await context.new_page()
+    errors = watch_errors(p)
+    yield p
+    await context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+async def open_page(page: Page, url: str, route: str = "/") -> None:
+    """Open a route of the page and wait until its live connection is up."""
+    await page.goto(f"{url}/#{route}")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 async def screenshot(page: Any, name: str) -> Path:

@@ -7,21 +7,17 @@ with Playwright's auto-waiting ``expect`` (no sleeps, no timing assertions).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from server.app import create_app
 from tests.battle_support import FAST, make_agents
 from tests.page_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     answer,
     named_agent,
+    open_page,
     quick_battle,
-    require_chromium,
     screenshot,
     sideways_overflow,
     wait_status,
@@ -32,33 +28,7 @@ expect.set_options(timeout=10_000)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    # One browser per test: launching Debian's Chromium takes about 0.6 s, and a browser shared
-    # across tests would have to live on another event loop than the function-scoped servers.
-    require_chromium()
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    p = await context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    # anything the Content-Security-Policy refused (inline script, eval, foreign origins)
-    p.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    yield p
-    await context.close()
-    assert not errors, f"errors in the page: {errors}"
-
-
-async def open_page(page: Page, url: str, route: str = "/") -> None:
-    await page.goto(f"{url}/#{route}")
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 async def turn_numbers(page: Page) -> list[int]:

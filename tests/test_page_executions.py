@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.battle_support import Agent, make_agents
-from tests.page_support import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot
+from tests.page_support import open_page, screenshot, watch_errors
 
 expect.set_options(timeout=10_000)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -26,36 +24,8 @@ PLAN = {"steps": [{"id": 1, "name": "Fetch", "description": "get the data"},
                   {"id": 2, "name": "Analyse"}, {"id": "report", "name": "Report"}]}
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
-def watch_errors(p: Page) -> list[str]:
-    """Uncaught errors and anything the Content-Security-Policy refused, collected as they happen."""
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    p.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    return errors
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    p = await context.new_page()
-    errors = watch_errors(p)
-    yield p
-    await context.close()
-    assert not errors, f"errors in the page: {errors}"
-
-
-async def open_page(page: Page, url: str, route: str) -> None:
-    await page.goto(f"{url}/#{route}")
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 async def started(ex: Agent, public: bool = True, **fields: Any) -> dict:

@@ -10,47 +10,18 @@ Every check waits with Playwright's auto-waiting ``expect`` (no sleeps, no timin
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.page_support import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot, sideways_overflow
+from tests.page_support import open_page, screenshot, sideways_overflow, watch_errors
 from tests.sim_support import create_simulation, ended, hold_tasks, new_member, scenario_and_tasks
 
 expect.set_options(timeout=10_000)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
-def watch_errors(p: Page) -> list[str]:
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    p.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    return errors
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    p = await context.new_page()
-    errors = watch_errors(p)
-    yield p
-    await context.close()
-    assert not errors, f"errors in the page: {errors}"
-
-
-async def open_page(page: Page, url: str, route: str) -> None:
-    await page.goto(f"{url}/#{route}")
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 async def registered(context: BrowserContext, url: str, username: str) -> tuple[Page, str, list[str]]:
