@@ -158,7 +158,7 @@ class Member:
 async def sample_of(starter: arena.Client) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The sample scenario and its tasks, made by ``starter`` once: found again on later runs."""
     title = SAMPLE["scenario"]["title"]
-    mine = await starter.request("GET", "/api/scenarios", params={"mine": True, "q": title, "limit": 50})
+    mine = await starter.simulations.scenarios(mine=True, q=title, limit=50)
     tasks_mine = await starter.request("GET", "/api/tasks", params={"mine": True, "limit": 100})
     scenario = next((s for s in mine["items"] if s["title"] == title), None)
     by_title = {t["title"]: t for t in tasks_mine["items"]}

@@ -251,7 +251,6 @@ WHERE a.is_active
 ORDER BY a.created_at DESC, a.id DESC
 LIMIT $10
 """
-ACTIVE_AGENT_OWNER = "SELECT owner_id FROM agents WHERE id = $1 AND is_active"
 AGENT_OWNER = "SELECT is_active, owner_id FROM agents WHERE id = $1"
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from ..auth.actor import Actor
+from ..catalog.service import viewer
 from ..core import Core
 from ..errors import AppError
 from . import store
@@ -35,8 +36,8 @@ async def can_see(conn: asyncpg.Connection, actor: Actor, sim: dict[str, Any]) -
         return True
     if actor.id is None:
         return False
-    return await store.is_crew_viewer(conn, sim["id"], actor.id if actor.is_agent else None,
-                                      actor.id if actor.is_user else actor.owner_id)
+    user, agent = viewer(actor)
+    return await store.is_crew_viewer(conn, sim["id"], agent, user)
 
 
 async def visible_state(conn: asyncpg.Connection, actor: Actor, simulation_id: UUID, *, lock: bool = True) -> State:

@@ -165,9 +165,7 @@ async def _record(conn: asyncpg.Connection, out: Outbox, st: State, original: UU
                   strategy: str, reason: str) -> None:
     row = await store.insert_fallback(conn, st.id, "agent", original, substitute, strategy, reason)
     entry = views.fallback_view(row).model_dump(mode="json")
-    await store.append_fallback_log(conn, st.id, entry)
-    st.sim["fallback_log"] = [*st.sim["fallback_log"], entry]
-    st._saved["sim"]["fallback_log"] = st.sim["fallback_log"]  # written by append_fallback_log
+    st.sim["fallback_log"] = [*st.sim["fallback_log"], entry]  # written with the row by st.save
     out.room(st.room, "simulation:fallback", entry)
 
 

@@ -11,7 +11,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
 from ..realtime.rooms import RoomKind
-from . import access, service, views
+from . import access, service, store, views
 from .state import not_found
 
 
@@ -26,7 +26,9 @@ class SimulationRooms(RoomKind):
             simulation_id = UUID(room_id)
         except ValueError:
             raise not_found() from None
-        await access.visible_state(conn, actor, simulation_id, lock=False)
+        row = await store.simulation(conn, simulation_id)  # the row is enough: no crew or runs to load
+        if row is None or not await access.can_see(conn, actor, dict(row)):
+            raise not_found()
 
     async def snapshot(self, core: Core, conn: asyncpg.Connection, actor: Actor, room_id: str) -> dict[str, Any]:
         return (await service.snapshot_in(core, conn, actor, UUID(room_id))).model_dump(mode="json")

@@ -71,19 +71,17 @@ class SimulationRef(Inbound):
     simulation_id: UUID
 
 
-class CancelSimulation(SimulationRef):
+# REST bodies (the simulation, and the run, message or question, are in the path); the socket
+# events carry the same fields and those ids.
+class CancelBody(Inbound):
     reason: Text(1000) | None = None
 
 
-class TaskResult(SimulationRef):
-    task_run_id: UUID
+class TaskResultBody(Inbound):
     output: Text(MAX_OUTPUT)
-    attempt: int | None = Field(None, ge=1, le=1000, description="the attempt answered (from simulation:task): "
-                                "an earlier one's answer is refused")
 
 
-class Progress(SimulationRef):
-    task_run_id: UUID
+class ProgressBody(Inbound):
     text: Text(10_000, 1)
 
 
@@ -98,60 +96,6 @@ class DelegatedTask(Inbound):
         if self.task_run_id is None and self.description is None:
             raise ValueError("name a task of the plan (task_run_id) or describe one (description)")
         return self
-
-
-class Delegate(SimulationRef):
-    to_agent_id: UUID
-    task: DelegatedTask
-
-
-class AskHuman(SimulationRef):
-    task_run_id: UUID
-    question: Text(5000, 1)
-
-
-class MessageIn(SimulationRef):
-    message: Text(10_000, 1)
-
-
-class Respond(SimulationRef):
-    message_id: UUID
-    response: Text(MAX_OUTPUT, 1)
-
-
-class Answer(SimulationRef):
-    question_id: UUID
-    answer: Text(10_000, 1)
-
-
-class Approve(SimulationRef):
-    task_run_id: UUID
-    approved: bool
-    output: Text(MAX_OUTPUT) | None = Field(None, description="the output as the person edited it")
-    feedback: Text(5000) | None = Field(None, description="why not: given to the agent, which tries again")
-
-
-class Fork(SimulationRef):
-    from_position: Ordinal = Field(description="the first task to run again; earlier outputs are kept")
-
-
-class WatchSimulation(SimulationRef):
-    since_seq: Seq = Field(0, description="the last seq this client saw; 0 for everything")
-    snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
-
-
-class SimulationListQuery(CursorPage):
-    status: Status | None = None
-    mine: bool = Field(False, description="only simulations you started")
-
-
-# REST bodies (the simulation is in the path)
-class TaskResultBody(Inbound):
-    output: Text(MAX_OUTPUT)
-
-
-class ProgressBody(Inbound):
-    text: Text(10_000, 1)
 
 
 class DelegateBody(Inbound):
@@ -178,16 +122,65 @@ class AnswerBody(Inbound):
 
 class ApproveBody(Inbound):
     approved: bool
-    output: Text(MAX_OUTPUT) | None = None
-    feedback: Text(5000) | None = None
-
-
-class CancelBody(Inbound):
-    reason: Text(1000) | None = None
+    output: Text(MAX_OUTPUT) | None = Field(None, description="the output as the person edited it")
+    feedback: Text(5000) | None = Field(None, description="why not: given to the agent, which tries again")
 
 
 class ForkBody(Inbound):
-    from_position: Ordinal
+    from_position: Ordinal = Field(description="the first task to run again; earlier outputs are kept")
+
+
+# Socket events: a body and the ids REST has in its path.
+class CancelSimulation(CancelBody, SimulationRef):
+    pass
+
+
+class TaskResult(TaskResultBody, SimulationRef):
+    task_run_id: UUID
+    attempt: Ordinal | None = Field(None, description="the attempt answered (from simulation:task): "
+                                "an earlier one's answer is refused")
+
+
+class Progress(ProgressBody, SimulationRef):
+    task_run_id: UUID
+
+
+class Delegate(DelegateBody, SimulationRef):
+    pass
+
+
+class AskHuman(AskBody, SimulationRef):
+    pass
+
+
+class MessageIn(MessageBody, SimulationRef):
+    pass
+
+
+class Respond(RespondBody, SimulationRef):
+    message_id: UUID
+
+
+class Answer(AnswerBody, SimulationRef):
+    question_id: UUID
+
+
+class Approve(ApproveBody, SimulationRef):
+    task_run_id: UUID
+
+
+class Fork(ForkBody, SimulationRef):
+    pass
+
+
+class WatchSimulation(SimulationRef):
+    since_seq: Seq = Field(0, description="the last seq this client saw; 0 for everything")
+    snapshot_only: bool = Field(False, description="no past events: the snapshot, then live events")
+
+
+class SimulationListQuery(CursorPage):
+    status: Status | None = None
+    mine: bool = Field(False, description="only simulations you started")
 
 
 # -- views ------------------------------------------------------------------------------------------

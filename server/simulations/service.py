@@ -49,11 +49,10 @@ MAX_PROGRESS = 200_000
 
 
 def _starter(actor: Actor) -> tuple[UUID | None, UUID | None]:
-    if actor.is_user:
-        return actor.id, None
-    if actor.is_agent:
-        return actor.owner_id, actor.id
-    raise AppError("auth.required", "log in, or connect as an agent, to run a simulation", 401)
+    """(user, agent) who start a simulation: a user, or an agent and its owner."""
+    if not (actor.is_user or actor.is_agent):
+        raise AppError("auth.required", "log in, or connect as an agent, to run a simulation", 401)
+    return catalog.viewer(actor)
 
 
 async def _usable_agents(conn: asyncpg.Connection, actor: Actor, agent_ids: list[UUID]) -> dict[UUID, Any]:
@@ -379,10 +378,10 @@ async def list_simulations(core: Core, actor: Actor, q: SimulationListQuery) -> 
     if q.mine and actor.id is None:
         raise AppError("auth.required", "log in to list your own", 401)
     async with core.db.acquire() as conn:
-        rows = await store.list_simulations(
-            conn, status=q.status, mine=q.mine, viewer_user=actor.id if actor.is_user else actor.owner_id,
-            viewer_agent=actor.id if actor.is_agent else None, after=q.after, admin=actor.is_admin,
-            limit=q.limit + 1)
+        viewer_user, viewer_agent = catalog.viewer(actor)
+        rows = await store.list_simulations(conn, status=q.status, mine=q.mine, viewer_user=viewer_user,
+                                            viewer_agent=viewer_agent, after=q.after, admin=actor.is_admin,
+                                            limit=q.limit + 1)
     rows, cursor = cut_page(rows, q.limit)
     return SimulationPage(items=[views.simulation_view(r) for r in rows], next_cursor=cursor)
 

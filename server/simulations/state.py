@@ -80,7 +80,10 @@ class State:
 
     async def save(self, conn: asyncpg.Connection) -> None:
         """Write what changed since the load (or the last save)."""
-        if self.sim != self._saved["sim"]:
+        saved = self._saved["sim"]
+        if self.sim["scenario_snapshot"] != saved["scenario_snapshot"]:
+            await store.set_scenario_snapshot(conn, self.id, self.sim["scenario_snapshot"])
+        if any(v != saved.get(k) for k, v in self.sim.items() if k != "scenario_snapshot"):
             await store.update_simulation(conn, self.sim)
         for member, before in zip(self.crew, self._saved["crew"], strict=True):
             if member != before:

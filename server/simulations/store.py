@@ -37,10 +37,10 @@ FOR UPDATE SKIP LOCKED
 """
 UPDATE_SIMULATION = """
 UPDATE simulations SET status = $2, completion_summary = $3, failure_reason = $4, deadline_at = $5,
-    iterations = $6, scenario_snapshot = $7, started_at = $8, completed_at = $9, manager_agent_id = $10
+    iterations = $6, fallback_log = $7, started_at = $8, completed_at = $9, manager_agent_id = $10
 WHERE id = $1
 """
-APPEND_FALLBACK_LOG = "UPDATE simulations SET fallback_log = fallback_log || $2::jsonb WHERE id = $1"
+SET_SCENARIO_SNAPSHOT = "UPDATE simulations SET scenario_snapshot = $2 WHERE id = $1"
 LIST_SIMULATIONS = """
 SELECT
 s.id, s.scenario_id, s.title, s.user_id, s.starter_agent_id, s.crew_configuration, s.process_type,
@@ -214,13 +214,15 @@ async def claim_due(conn: asyncpg.Connection) -> UUID | None:
 
 
 async def update_simulation(conn: asyncpg.Connection, s: dict[str, Any]) -> None:
+    """Everything of the row that changes while it runs; not the scenario snapshot (set_scenario_snapshot),
+    which is large and made once."""
     await conn.execute(UPDATE_SIMULATION, s["id"], s["status"], s["completion_summary"], s["failure_reason"],
-                       s["deadline_at"], s["iterations"], s["scenario_snapshot"], s["started_at"], s["completed_at"],
+                       s["deadline_at"], s["iterations"], s["fallback_log"], s["started_at"], s["completed_at"],
                        s["manager_agent_id"])
 
 
-async def append_fallback_log(conn: asyncpg.Connection, simulation_id: UUID, entry: dict[str, Any]) -> None:
-    await conn.execute(APPEND_FALLBACK_LOG, simulation_id, [entry])
+async def set_scenario_snapshot(conn: asyncpg.Connection, simulation_id: UUID, snapshot: Any) -> None:
+    await conn.execute(SET_SCENARIO_SNAPSHOT, simulation_id, snapshot)
 
 
 async def list_simulations(conn: asyncpg.Connection, *, status: str | None, mine: bool, viewer_user: UUID | None,

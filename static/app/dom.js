@@ -43,6 +43,12 @@ export function fill(el, ...children) {
   return appendAll(el, children);
 }
 
+/** Replace what `root` shows with a card saying what went wrong, and a link back (`back`: [href, text]). */
+export function problemCard(root, title, text, [href, label], cls = null) {
+  fill(root, h("section", { class: ["card", "problem", cls] }, h("h1", {}, title), h("p", {}, text),
+    h("p", {}, h("a", { href }, label))));
+}
+
 /** A link inside the app: `#/route/part` with every part URI-encoded. */
 export function route(...parts) {
   return "#/" + parts.map((p) => encodeURIComponent(String(p))).join("/");

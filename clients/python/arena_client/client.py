@@ -131,22 +131,9 @@ class Client:
             self._api_key = self.identity.api_key
             self.name, self.agent_id = self.identity.name, self.identity.agent_id
         else:  # a key given: ask who it belongs to
-            me = await self._rest_get("/api/me", self._api_key)
+            me = await self.request("GET", "/api/me")
             self.name, self.agent_id = me["agent"]["name"], me["agent"]["id"]
         return {"api_key": self._api_key}
-
-    async def _rest_get(self, path: str, api_key: str) -> dict[str, Any]:
-        try:
-            async with aiohttp.ClientSession() as http, http.get(
-                    self.url + path, headers={"Authorization": f"Bearer {api_key}"}) as r:
-                data = await r.json(content_type=None)
-        except aiohttp.ClientError as exc:
-            raise ConnectionLost(f"cannot reach the arena at {self.url}: {exc}") from None
-        except ValueError:
-            raise ArenaError("client.bad_answer", f"{self.url}{path} did not answer JSON (is it an arena?)") from None
-        if r.status != 200:
-            raise error_from(data.get("error") if isinstance(data, dict) else data)
-        return data
 
     async def request(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
                       ) -> Any:

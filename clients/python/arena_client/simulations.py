@@ -358,8 +358,9 @@ class Simulations:
         feed = await self.watch(simulation_id)
         try:
             # (a feed already watched has an older snapshot: ask for the state now)
-            if (await self.get(simulation_id))["status"] in ENDED:
-                return await self.get(simulation_id)
+            now = await self.get(simulation_id)
+            if now["status"] in ENDED:
+                return now
             async for event in feed:
                 if on_event is not None:
                     on_event(event)

@@ -42,7 +42,7 @@ export function tickElapsed(root, now) {
   }
 }
 
-function fact(label, ...value) {
+export function fact(label, ...value) {
   return h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, ...value));
 }
 

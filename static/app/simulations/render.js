@@ -4,7 +4,7 @@
 
 import { fill, h, route, s, syncList } from "../dom.js";
 import { ago, plural } from "../format.js";
-import { longText } from "../executions/render.js";
+import { fact, longText } from "../executions/render.js";
 import {
   MEMBER_STATUSES, RUN_STATUSES, SIM_STATUSES, isRunOpen, isSimEnded, isSimLive, nameOf, orderedMessages, orderedRuns,
 } from "./state.js";
@@ -23,10 +23,6 @@ function runStatusTag(status) {
 
 function when(iso) {
   return iso ? h("time", { datetime: iso, title: new Date(iso).toLocaleString() }, ago(iso)) : "–";
-}
-
-function fact(label, ...value) {
-  return h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, ...value));
 }
 
 /** A form's error line (a stable code from the server becomes its message). */
@@ -368,7 +364,7 @@ export function fallbackView() {
   return {
     el,
     update(state) {
-      const entries = state.fallbacks.length ? state.fallbacks : state.sim.fallback_log || [];
+      const entries = state.fallbacks;
       const sig = JSON.stringify([entries, state.crew.map((m) => m.name)]);
       if (sig === drawn) return;
       drawn = sig;

@@ -5,7 +5,7 @@ import { ApiError, getJSON, resolveBattle } from "../api.js";
 import { applyEvent, fromSnapshot } from "../battle/state.js";
 import { followTurns } from "../battle/follow.js";
 import { battleView } from "../battle/render.js";
-import { every, fill, h, route } from "../dom.js";
+import { every, fill, h, problemCard, route } from "../dom.js";
 import { RoomFeed } from "../rooms.js";
 
 function toolbar(state) {
@@ -17,8 +17,7 @@ function toolbar(state) {
 }
 
 function problem(root, title, text) {
-  fill(root, h("section", { class: "card problem" }, h("h1", {}, title), h("p", {}, text),
-    h("p", {}, h("a", { href: "#/" }, "Back to the lobby"))));
+  problemCard(root, title, text, ["#/", "Back to the lobby"]);
 }
 
 export async function mount(root, [ref], { conn }) {

@@ -3,7 +3,7 @@
 // (executions/logview.js). Without the client library: the same over REST, polled.
 
 import { ApiError, UUID_RE, currentUser, getJSON, postJSON } from "../api.js";
-import { every, fill, h } from "../dom.js";
+import { every, fill, h, problemCard } from "../dom.js";
 import { EXEC_STATUSES, isExecEnded } from "../format.js";
 import { ExecutionFeed } from "../executions/feed.js";
 import { LogStore } from "../executions/logstore.js";
@@ -16,8 +16,7 @@ const PAGE_LINES = 5000;
 const NOT_FOUND = new Set(["execution.not_found", "validation.failed"]);
 
 function problem(root, title, text) {
-  fill(root, h("section", { class: "card problem exec-problem" }, h("h1", {}, title), h("p", {}, text),
-    h("p", {}, h("a", { href: "#/executions" }, "Back to the executions"))));
+  problemCard(root, title, text, ["#/executions", "Back to the executions"], "exec-problem");
 }
 
 function notFound(root) {

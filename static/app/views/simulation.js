@@ -4,7 +4,7 @@
 // and approves outputs, over REST. Without the client library: the same over REST, polled.
 
 import { ApiError, UUID_RE, currentUser, getJSON, postJSON } from "../api.js";
-import { fill, h } from "../dom.js";
+import { fill, h, problemCard } from "../dom.js";
 import { RoomFeed } from "../rooms.js";
 import {
   conversationView, crewView, delegationView, fallbackView, headerView, timelineView,
@@ -16,8 +16,7 @@ const REFRESH_DEBOUNCE_MS = 150;
 const NOT_FOUND = new Set(["simulation.not_found", "validation.failed"]);
 
 function problem(root, title, text) {
-  fill(root, h("section", { class: "card problem sim-problem" }, h("h1", {}, title), h("p", {}, text),
-    h("p", {}, h("a", { href: "#/simulations" }, "Back to the simulations"))));
+  problemCard(root, title, text, ["#/simulations", "Back to the simulations"], "sim-problem");
 }
 
 function notFound(root) {
