@@ -1,4 +1,4 @@
-"""The ``arena`` command: ``arena serve`` and ``arena migrate``."""
+"""The ``arena`` command: ``arena serve``, ``migrate``, ``cleanup`` and ``user promote|demote``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -110,25 +112,44 @@ def _run(settings: Settings, socks: list[socket.socket]) -> int:
     return 0
 
 
+@asynccontextmanager
+async def _database(settings: Settings, *, while_running: bool = False) -> AsyncIterator[str]:
+    """The URL of the database the server uses: DATABASE_URL, or the embedded PostgreSQL under the
+    data directory, started for the command and stopped after it. With ``while_running``, a server
+    already running on that data directory is not in the way: its PostgreSQL is used."""
+    from . import embedded
+
+    if settings.database_url:
+        await startup.probe_database(settings.database_url)
+        yield settings.database_url
+        return
+    lock = embedded.DataDirLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except embedded.EmbeddedError:
+        url = embedded.running_postgres_url(settings.data_dir) if while_running else None
+        if url is None:
+            raise
+        yield url
+        return
+    pg = embedded.EmbeddedPostgres(settings.data_dir)
+    try:
+        yield await pg.start()
+    finally:
+        pg.stop()
+        lock.release()
+
+
 def migrate_cmd(args: argparse.Namespace) -> int:
-    from . import embedded, migrate
+    from . import migrate
 
     settings = _configured(args)
     if isinstance(settings, int):
         return settings
 
     async def run() -> list[int]:
-        if settings.database_url:
-            await startup.probe_database(settings.database_url)
-            return await migrate.migrate_url(settings.database_url)
-        lock = embedded.DataDirLock(settings.data_dir)
-        lock.acquire()
-        pg = embedded.EmbeddedPostgres(settings.data_dir)
-        try:
-            return await migrate.migrate_url(await pg.start())
-        finally:
-            pg.stop()
-            lock.release()
+        async with _database(settings) as url:
+            return await migrate.migrate_url(url)
 
     try:
         applied = asyncio.run(run())
@@ -142,7 +163,7 @@ def migrate_cmd(args: argparse.Namespace) -> int:
 
 def cleanup_cmd(args: argparse.Namespace) -> int:
     """One retention round now (what every server process does every RETENTION_INTERVAL_SECONDS)."""
-    from . import db, embedded, retention
+    from . import db, retention
     from .app import DOMAINS
 
     settings = _configured(args)
@@ -151,24 +172,12 @@ def cleanup_cmd(args: argparse.Namespace) -> int:
     jobs = [job for d in DOMAINS for job in d.retention]
 
     async def run() -> dict[str, int] | None:
-        pg = lock = None
-        if settings.database_url:
-            await startup.probe_database(settings.database_url)
-            url = settings.database_url
-        else:
-            lock = embedded.DataDirLock(settings.data_dir)
-            lock.acquire()
-            pg = embedded.EmbeddedPostgres(settings.data_dir)
-            url = await pg.start()
-        pool = await db.create_pool(url, 1, 2)
-        try:
-            return await retention.run_round(pool, settings, jobs)
-        finally:
-            await pool.close()
-            if pg is not None:
-                pg.stop()
-            if lock is not None:
-                lock.release()
+        async with _database(settings) as url:
+            pool = await db.create_pool(url, 1, 2)
+            try:
+                return await retention.run_round(pool, settings, jobs)
+            finally:
+                await pool.close()
 
     try:
         removed = asyncio.run(run())
@@ -180,6 +189,38 @@ def cleanup_cmd(args: argparse.Namespace) -> int:
         print("another process is cleaning up right now; nothing done")
     else:
         print("removed: " + (", ".join(f"{n} {name}" for name, n in removed.items()) or "nothing"))
+    return 0
+
+
+def user_cmd(args: argparse.Namespace) -> int:
+    """``arena user promote|demote USERNAME``: make a user an admin, or not, and audit it."""
+    import asyncpg
+
+    from .auth import store as auth_store
+
+    settings = _configured(args)
+    if isinstance(settings, int):
+        return settings
+    admin = args.action == "promote"
+
+    async def run() -> bool:
+        async with _database(settings, while_running=True) as url:
+            conn = await asyncpg.connect(url)
+            try:
+                return await auth_store.set_admin(conn, args.username, admin)
+            finally:
+                await conn.close()
+
+    try:
+        found = asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _fail(startup.explain(exc, settings, "the user command"), exc)
+    if not found:
+        print(f"error: there is no user named {args.username!r}", file=sys.stderr)
+        return 1
+    print(f"{args.username} is now an admin" if admin else f"{args.username} is no longer an admin")
     return 0
 
 
@@ -223,6 +264,15 @@ def _parser() -> argparse.ArgumentParser:
     p_clean.add_argument("--data-dir", type=Path, dest="data_dir",
                          help=_help("where the embedded PostgreSQL keeps its data", "data_dir"))
     p_clean.set_defaults(func=cleanup_cmd)
+    p_user = sub.add_parser("user", help="make a user an admin (promote) or not (demote)",
+                            description="Make a user an admin, or not, in DATABASE_URL (or the embedded "
+                            "PostgreSQL in the data directory, also while a server runs on it). "
+                            "Admin-only actions see the change at once. " + SETTINGS_NOTE)
+    p_user.add_argument("action", choices=("promote", "demote"))
+    p_user.add_argument("username")
+    p_user.add_argument("--data-dir", type=Path, dest="data_dir",
+                        help=_help("where the embedded PostgreSQL keeps its data", "data_dir"))
+    p_user.set_defaults(func=user_cmd)
     return parser
 
 

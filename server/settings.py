@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     retain_completed_executions_days: int = Field(90, ge=0)
     retain_failed_executions_days: int = Field(30, ge=0)
     retain_ended_simulations_days: int = Field(90, ge=0)
+    retain_failed_entries_days: int = Field(30, ge=0)
+    retain_audit_logs_days: int = Field(365, ge=0)
+    retain_read_notifications_days: int = Field(30, ge=0)
+    retain_notifications_days: int = Field(180, ge=0)
     # Rooms of high-volume kinds (executions): the live events a watcher may have waiting to be
     # written before it is told to resync and dropped from live delivery.
     watcher_queue: int = Field(16, ge=1)
@@ -110,6 +114,19 @@ class Settings(BaseSettings):
     scenario_pdf_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     scenario_pdf_max_pages: int = Field(200, ge=1)
     scenario_text_max_chars: int = Field(500_000, ge=1000)
+    # Benchmarks: the largest run-record upload; entries per submitter per task per rolling day; how
+    # long a worker holds an entry it evaluates (a crashed worker's entry is retried after it), how
+    # many attempts before the entry fails; how long the task's judge has; how old an account must
+    # be before its votes count (younger ones are held); the k of the leaderboards' fragility flag.
+    benchmark_file_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    benchmark_daily_entries: int = Field(5, ge=1)
+    benchmark_lease_seconds: float = Field(60.0, gt=0)
+    benchmark_max_attempts: int = Field(3, ge=1)
+    benchmark_judge_seconds: float = Field(60.0, gt=0)
+    benchmark_vote_min_account_hours: float = Field(24.0, ge=0)
+    benchmark_stability_k: int = Field(2, ge=1, le=10)
+    rate_benchmark_vote: RateSpec = "60/3600"
+    rate_benchmark_comment: RateSpec = "30/600"
     # The garbage collector of a served process: its first generation is collected after this many
     # new container objects (Python's default is 700), and what start-up built is frozen out of
     # every collection. A 500-line log batch makes some 3,000 objects; at 700, the collector ran

@@ -77,6 +77,16 @@ def serve(tmp_path: Path):
             s.proc.wait()
 
 
+def _user_cmd(data_dir: Path, action: str, username: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    return subprocess.run([sys.executable, "-m", "server", "user", action, username, "--data-dir", str(data_dir)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+TASK = {"name": "Echo", "slug": "echo", "description": "Say hello.", "category": "basics", "difficulty": "beginner",
+        "success_criteria": [{"id": "hello", "check": "contains", "expected": "hello"}]}
+
+
 async def test_sigterm_stops_server_and_both_services_and_data_survives(serve) -> None:
     first = serve()
     first.start()
@@ -86,10 +96,28 @@ async def test_sigterm_stops_server_and_both_services_and_data_survives(serve) -
     async with aiohttp.ClientSession() as http:
         async with http.post(first.url + "/api/agents", json={"name": "survivor"}) as r:
             assert r.status == 201
+        async with http.post(first.url + "/api/users", json={"email": "o@example.com", "username": "organiser",
+                                                             "password": "correct horse battery"}) as r:
+            token = (await r.json())["session"]["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.post(first.url + "/api/benchmarks/tasks", json=TASK, headers=auth) as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "benchmark.admin_only"
+        # While the server runs on the data directory: its PostgreSQL is used, and it counts at once.
+        promoted = _user_cmd(first.data_dir, "promote", "organiser")
+        assert promoted.returncode == 0, promoted.stderr
+        assert promoted.stdout.strip() == "organiser is now an admin"
+        async with http.post(first.url + "/api/benchmarks/tasks", json=TASK, headers=auth) as r:
+            assert r.status == 201, await r.text()
+        missing = _user_cmd(first.data_dir, "promote", "nobody-here")
+        assert missing.returncode == 1 and "no user named 'nobody-here'" in missing.stderr
     first.proc.send_signal(signal.SIGTERM)
     assert first.proc.wait(30) == 0
     assert _gone(pids), "embedded services outlived the server"
     assert (first.data_dir / "secret_key").exists()
+
+    # No server running: the command starts the embedded PostgreSQL itself, and stops it.
+    demoted = _user_cmd(first.data_dir, "demote", "organiser")
+    assert demoted.returncode == 0 and demoted.stdout.strip() == "organiser is no longer an admin", demoted.stderr
 
     second = serve()
     second.start()
@@ -97,6 +125,9 @@ async def test_sigterm_stops_server_and_both_services_and_data_survives(serve) -
     async with aiohttp.ClientSession() as http:
         async with http.get(second.url + "/api/agents") as r:
             assert [a["name"] for a in await r.json()] == ["survivor"]
+        async with http.post(second.url + "/api/benchmarks/tasks", json={**TASK, "slug": "echo-2"},
+                             headers=auth) as r:
+            assert r.status == 403, await r.text()
     second.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert second.proc.wait(30) == 0
 

@@ -1,7 +1,8 @@
-"""Accounts, agents, keys and sessions, as the server mounts them."""
+"""Accounts, agents, keys and sessions (and the audit log's retention), as the server mounts them."""
 
 import asyncpg
 
+from ..audit import retain_audit_logs
 from ..domain import Domain
 from ..retention import RetentionJob
 from ..settings import Settings
@@ -14,4 +15,5 @@ async def old_sessions(conn: asyncpg.Connection, settings: Settings) -> int:
     return await store.delete_old_sessions(conn, settings.retain_revoked_sessions_days)
 
 
-domain = Domain("auth", routes=routes, retention=(RetentionJob("sessions", old_sessions),))
+domain = Domain("auth", routes=routes, retention=(RetentionJob("sessions", old_sessions),
+                                                 RetentionJob("audit_logs", retain_audit_logs)))

@@ -95,6 +95,19 @@ DEACTIVATE_USER = """
 UPDATE users SET is_active = false WHERE id = $1
 RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at
 """
+# Promote or demote, audited in the same statement (as the system: the command line has no actor).
+SET_ADMIN = """
+WITH changed AS (
+    UPDATE users SET is_admin = $2 WHERE lower(username) = lower($1) RETURNING id
+), audited AS (
+    INSERT INTO audit_logs (actor_type, action, resource_type, resource_id, details)
+    SELECT 'system', CASE WHEN $2 THEN 'user.promoted' ELSE 'user.demoted' END, 'user', id,
+           jsonb_build_object('via', 'command line')
+    FROM changed
+)
+SELECT count(*) FROM changed
+"""
+IS_ADMIN = "SELECT is_admin AND is_active FROM users WHERE id = $1"
 # Sessions revoked, or expired, more than $1 days ago: nothing can use them any more.
 DELETE_OLD_SESSIONS = """
 WITH gone AS (
@@ -287,3 +300,13 @@ async def dead_credentials(conn: asyncpg.Connection, session_ids: list[UUID], ke
 
 async def revoke_sessions_of_agent(conn: asyncpg.Connection, agent_id: UUID) -> list[UUID]:
     return [r["id"] for r in await conn.fetch(REVOKE_SESSIONS_OF_AGENT, agent_id)]
+
+
+async def set_admin(conn: asyncpg.Connection, username: str, admin: bool) -> bool:
+    """Make ``username`` an admin or not; False when there is no such user."""
+    return bool(await conn.fetchval(SET_ADMIN, username, admin))
+
+
+async def is_admin(conn: asyncpg.Connection, user_id: UUID) -> bool:
+    """Whether the user is an admin right now (a session's cached flag may be a minute old)."""
+    return bool(await conn.fetchval(IS_ADMIN, user_id))

@@ -4,9 +4,7 @@ headers that stop a browser from running or guessing anything."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from uuid import UUID
 import filetype
 from aiohttp import web
 
+from .. import storage
 from ..errors import AppError
 from ..rest import read_raw_body
 from ..settings import Settings
@@ -63,18 +62,10 @@ async def read_upload(request: web.Request, limit: int) -> bytes:
     return raw
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 async def store(settings: Settings, execution_id: UUID, data: bytes) -> Stored:
     """Write ``data`` under the data directory (in a worker thread) and describe it."""
     rel = SUBDIR / str(execution_id) / uuid.uuid4().hex
-    await asyncio.to_thread(_write, settings.data_dir / rel, data)
+    await storage.save(settings, rel, data)
     return Stored(str(rel), len(data), sniff(data[:8192]), hashlib.sha256(data).hexdigest())
 
 

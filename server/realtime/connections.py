@@ -24,7 +24,7 @@ from ..core import Core
 from ..errors import AppError
 from ..faults import answer_for
 from ..inputs import check_payload
-from .hub import AGENT_NS, SPECTATE_NS, agent_room
+from .hub import AGENT_NS, SPECTATE_NS, agent_room, user_room
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ def mount(sio: socketio.AsyncServer, core_getter: Callable[[], Core]) -> None:
 
         actor = await _connect(core, sid, authenticate)
         await sio.save_session(sid, {"actor": actor}, namespace=SPECTATE_NS)
+        if actor.is_user:  # a signed-in person's pages hear their notifications
+            await sio.enter_room(sid, user_room(actor.id), namespace=SPECTATE_NS)
         _register(core, sid, SPECTATE_NS, actor)
         core.metrics.connections.labels(SPECTATE_NS).inc()
 

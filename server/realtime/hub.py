@@ -33,6 +33,11 @@ def agent_room(agent_id: object) -> str:
     return f"agent:{agent_id}"
 
 
+def user_room(user_id: object) -> str:
+    """The private room every /spectate connection of one signed-in person is in."""
+    return f"user:{user_id}"
+
+
 class Realtime:
     """Owns the Socket.IO server. Domains publish room events through it, after their commit."""
 
@@ -138,11 +143,13 @@ class Realtime:
 
     async def publish(self, events: Iterable[RoomEvent],
                       private: Iterable[tuple] = (),
-                      routed: Iterable[tuple[str, dict, list[str]]] = ()) -> None:
+                      routed: Iterable[tuple[str, dict, list[str]]] = (),
+                      to_users: Iterable[tuple] = ()) -> None:
         """Send committed room events to every watcher and member, then private agent messages, on
         every process, in order, with one Redis round trip.
 
-        ``private`` are (agent_id, event, data) or, for a call, (agent_id, event, data, reply).
+        ``private`` are (agent_id, event, data) or, for a call, (agent_id, event, data, reply);
+        ``to_users`` are (user_id, event, data), sent to the person's pages (``user:<id>`` on /spectate).
         ``routed`` are (event, payload, rooms): room events already dumped that go to some parts of
         a room only (an execution's log lines to the watchers of their level).
         Each payload is built once; python-socketio does the per-recipient work.
@@ -156,6 +163,7 @@ class Realtime:
             emits += [(name, payload, ns, rooms) for ns in NAMESPACES]
             self.metrics.events_out.labels(rooms[0].split(":", 1)[0]).inc()
         emits += [(event, data, AGENT_NS, agent_room(agent_id), *call) for agent_id, event, data, *call in private]
+        emits += [(event, data, SPECTATE_NS, user_room(user_id)) for user_id, event, data in to_users]
         if emits:
             await self.manager.emit_batch(emits)
 
@@ -249,8 +257,10 @@ class Realtime:
         """Spectators per room on this process, as its Socket.IO manager holds them right now."""
         rooms = self.sio.manager.rooms.get(SPECTATE_NS, {})
         # "execution:<id>#info" is a part of a room, not a room: its watchers are counted in the room.
+        # "user:<id>" is a person's private room: their pages, not an audience.
         return {room: len(members) for room, members in rooms.items()
-                if isinstance(room, str) and ":" in room and "#" not in room and len(members)}
+                if isinstance(room, str) and ":" in room and "#" not in room and len(members)
+                and not room.startswith("user:")}
 
     async def revoke(self, subjects: list[str]) -> None:
         """Cut off every socket, on every process, that stands on one of ``subjects`` (call after the

@@ -28,6 +28,7 @@ class Outbox:
     private: list[tuple] = field(default_factory=list)
     wake_at: list[datetime] = field(default_factory=list)
     pending: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    to_users: list[tuple] = field(default_factory=list)
 
     def room(self, room: str, type_: str, data: dict[str, Any]) -> None:
         """A room event, written (with its seq) by ``write`` at the end of the transaction."""
@@ -43,6 +44,10 @@ class Outbox:
         """A private message to every connection of one agent (re-sent on reconnect when it matters)."""
         self.private.append((agent_id, event, data))
 
+    def user(self, user_id: Any, event: str, data: dict[str, Any]) -> None:
+        """A private message to every page a person has open (their /spectate sockets; not stored)."""
+        self.to_users.append((user_id, event, data))
+
     def call(self, agent_id: Any, event: str, data: dict[str, Any], reply: str) -> None:
         """Like ``agent``, and each socket's ack goes to the domain's reply handler ``reply`` on the
         process that holds the socket (hub.Realtime._deliver_call)."""
@@ -56,14 +61,14 @@ class Outbox:
     async def flush(self, core: Core) -> None:
         """Send everything. Call only after the transaction committed (and ``write``)."""
         assert not self.pending, "room events not written"
-        await core.realtime.publish(self.events, self.private)
+        await core.realtime.publish(self.events, self.private, to_users=self.to_users)
         if self.wake_at and core.sweeper is not None:
             loop = asyncio.get_running_loop()
             now = datetime.now(UTC)
             for when in self.wake_at:
                 delay = max(0.0, (when - now).total_seconds()) + 0.01
                 loop.call_later(delay, core.sweeper.poke)
-        self.events, self.private, self.wake_at = [], [], []
+        self.events, self.private, self.wake_at, self.to_users = [], [], [], []
 
 
 @asynccontextmanager

@@ -1,0 +1,1 @@
+"""The benchmark arena: tasks, entries, evaluation, leaderboards and the community around them."""
