@@ -382,3 +382,35 @@ async def test_status_is_pushed_live_to_the_submitter_on_another_process(make_se
     assert (await one.api.get("/api/notifications/unread-count", token=alice)).body == {"unread": 0}
     assert (await one.api.post("/api/notifications/read", {}, token=alice)).code == "validation.failed"
     assert (await one.api.get("/api/notifications")).code == "auth.required"
+
+
+async def test_leaderboard_pareto_stability_rank_lost_and_the_overall_board(api: Api, database_url: str) -> None:
+    _, boss = await admin(api, database_url)
+    assert (await api.post("/api/benchmarks/tasks", capital_task(), token=boss)).status == 201
+    users = {name: (await api.new_user(name))[1] for name in ("alice", "bob", "carol")}
+    a = await settled(api, (await submit(api, "capital-cities", users["alice"], record())).body["id"])
+    assert a["rankings"]["overall"] == 1
+    b = await settled(api, (await submit(api, "capital-cities", users["bob"], record(tokens=(300, 60)))).body["id"])
+    wrong = {"france": "Paris", "japan": "Osaka", "peru": "Lima"}
+    c = await settled(api, (await submit(api, "capital-cities", users["carol"],
+                                         record(answers=wrong, tokens=(50, 10)))).body["id"])
+    board = (await api.get("/api/benchmarks/tasks/capital-cities/leaderboard")).body
+    rows = board["rows"]
+    assert [r["entry_id"] for r in rows] == [b["id"], a["id"], c["id"]] and [r["rank"] for r in rows] == [1, 2, 3]
+    # bob is cheaper and as right as alice: alice is off the cost frontier; carol, cheapest, is on it
+    assert [r["pareto"]["cost"] for r in rows] == [True, False, True]
+    # nothing bob passed and alice failed: no check to drop; alice over carol rests on one check (japan)
+    assert rows[0]["stability"]["fragile"] is False and rows[0]["stability"]["flip_k"] is None
+    assert rows[1]["stability"]["fragile"] is True and rows[1]["stability"]["flip_k"] == 1
+    assert all(r["stability"]["entries"] == 3 for r in rows) and rows[0]["stability"]["ci"] is not None
+    pareto = (await api.get("/api/benchmarks/tasks/capital-cities/pareto", params={"axis": "tokens"})).body
+    assert {p["entry_id"] for p in pareto["points"] if p["frontier"]} == {b["id"], c["id"]}
+    by_cost = (await api.get("/api/benchmarks/tasks/capital-cities/leaderboard", params={"metric": "cost"})).body
+    assert by_cost["rows"][0]["entry_id"] == c["id"]
+    lost = (await api.get("/api/notifications", token=users["alice"])).body["items"]
+    assert any(n["type"] == "benchmark.rank_lost" and n["data"] == {"entry_id": a["id"], "from": 1, "to": 2}
+               for n in lost), [n["type"] for n in lost]
+    overall = (await api.get("/api/benchmarks/leaderboard")).body["rows"]
+    assert [r["submitter"]["username"] for r in overall] == ["bob", "alice", "carol"]
+    assert (await api.get("/api/benchmarks/tasks/capital-cities/leaderboard", params={"metric": "speedy"})).code == \
+        "validation.failed"
