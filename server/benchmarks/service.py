@@ -173,6 +173,7 @@ async def submit_file(core: Core, actor: Actor, slug: str, fields: EntryFields, 
     rel = FILES / f"{uuid.uuid4().hex}.{'json' if fmt == 'run_record' or data[:1] in (b'{', b'[') else 'bin'}"
     await storage.save(core.settings, rel, data)
     out = Outbox()
+    entry_id: UUID | None = None
     try:
         async with transaction(core, out) as conn:
             user_id, agent_id = access.submitter(actor)
@@ -184,7 +185,8 @@ async def submit_file(core: Core, actor: Actor, slug: str, fields: EntryFields, 
             except asyncpg.UniqueViolationError:
                 raise _duplicate(await store.hash_taken(conn, digest) or uuid.UUID(int=0)) from None
     except BaseException:
-        await storage.remove(core.settings, rel)
+        if entry_id is None:  # nothing points at the file (once inserted, a row may: it stays)
+            await storage.remove(core.settings, rel)
         raise
     return await get_entry(core, actor, entry_id)
 
