@@ -81,6 +81,17 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+def _raw_body_schema(route: Route, kind: str, model: Any) -> dict[str, Any]:
+    """A body a route reads itself: raw bytes, a model, or a multipart form of a model's fields and files."""
+    if model is None:
+        return {"type": "string", "format": "binary"}
+    if not kind.startswith("multipart/"):
+        return _schema_for(model)
+    files = {"type": "object", "required": list(route.files),
+             "properties": {name: {"type": "string", "format": "binary"} for name in route.files}}
+    return {"allOf": [_schema_for(model), files]}
+
+
 def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": route.summary,
@@ -100,6 +111,9 @@ def _operation(route: Route) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _schema_for(route.body)}},
         }
+    elif route.bodies:
+        op["requestBody"] = {"required": True, "content": {
+            kind: {"schema": _raw_body_schema(route, kind, model)} for kind, model in route.bodies.items()}}
     ok: dict[str, Any] = {"description": "success"}
     if route.response is not None and route.status != 204:
         ok["content"] = {"application/json": {"schema": _schema_for(route.response)}}
@@ -145,7 +159,7 @@ def build(tables: list[RouteTable]) -> dict[str, Any]:
     routes = [r for t in tables for r in t.routes]
     models: dict[str, type[BaseModel]] = {}
     for r in routes:
-        for tp in (r.body, r.query, r.response):
+        for tp in (r.body, r.query, r.response, *r.bodies.values()):
             for m in _models_in(tp) if tp is not None else []:
                 models[m.__name__] = m
     _, defs = models_json_schema(

@@ -69,6 +69,10 @@ class Route:
     rate: str | None = None  # a Settings field name holding "<count>/<seconds>"
     max_body: int | None = None
     errors: list[str] = field(default_factory=list)
+    # For the description only, routes that read their body themselves: content type -> model (None:
+    # the raw bytes are the file), and the binary parts of a multipart body.
+    bodies: dict[str, type[BaseModel] | None] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
 
 
 class RouteTable:

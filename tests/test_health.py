@@ -73,6 +73,14 @@ async def test_openapi_describes_routes_with_schemas(api: Api) -> None:
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["summary"], (method, path)
+    # routes that read their own body say what it is: an upload, or a form with a file part
+    submit = doc["paths"]["/api/benchmarks/tasks/{slug}/entries"]["post"]["requestBody"]["content"]
+    form = submit["multipart/form-data"]["schema"]["allOf"]
+    assert form[0]["$ref"].endswith("/EntryFields") and form[1]["properties"]["file"]["format"] == "binary"
+    assert submit["application/json"]["schema"]["$ref"].endswith("/EntryCreate")
+    assert "EntryFields" in doc["components"]["schemas"]
+    pdf = doc["paths"]["/api/scenarios/pdf"]["post"]["requestBody"]["content"]
+    assert pdf == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
     page = await api.get("/api/docs")
     assert page.status == 200 and '<script src="/api/docs/init.js">' in page.body
     init = await api.get("/api/docs/init.js")

@@ -151,7 +151,8 @@ async def _read_multipart(call: Call) -> tuple[EntryFields, bytes]:
 
 
 @routes.post("/api/benchmarks/tasks/{slug}/entries", response=EntryDetail, status=201, auth="required", rate=WRITE,
-             errors=SUBMIT_ERRORS,
+             errors=SUBMIT_ERRORS, bodies={"multipart/form-data": EntryFields, "application/json": EntryCreate},
+             files=("file",),
              summary="Submit an entry: multipart/form-data with a file part (a run record or an OTLP trace export) "
                      "and the fields of EntryFields, or JSON EntryCreate naming a completed execution_id.")
 async def submit_entry(call: Call) -> EntryDetail:

@@ -130,7 +130,8 @@ async def create_scenario(call: Call, body: ScenarioCreate) -> ScenarioView:
 
 
 @routes.post("/api/scenarios/pdf", query=ScenarioPdfQuery, response=ScenarioView, status=201, auth="required",
-             rate=WRITE, errors=["scenario.bad_pdf", "scenario.pdf_too_many_pages", "validation.payload_too_large"],
+             rate=WRITE, bodies={"application/pdf": None},
+             errors=["scenario.bad_pdf", "scenario.pdf_too_many_pages", "validation.payload_too_large"],
              summary="Create a scenario from a PDF: the raw body is the PDF; its text is extracted on the server.")
 async def create_pdf_scenario(call: Call) -> ScenarioView:
     """Create a scenario from a PDF: the raw body is the PDF; its text is extracted on the server."""
@@ -140,6 +141,7 @@ async def create_pdf_scenario(call: Call) -> ScenarioView:
 
 
 @routes.put("/api/scenarios/{scenario_id}/pdf", response=ScenarioView, auth="required", rate=WRITE,
+            bodies={"application/pdf": None},
             errors=["scenario.not_found", "catalog.forbidden", "scenario.bad_pdf", "scenario.pdf_too_many_pages",
                     "validation.payload_too_large"],
             summary="Replace a scenario's text with that of a PDF: the raw body is the PDF.")

@@ -144,7 +144,8 @@ async def add_artifact(call: Call, body: ArtifactBody) -> ArtifactView:
 
 
 @routes.post("/api/executions/{execution_id}/artifacts/upload", query=UploadQuery, response=ArtifactView,
-             status=201, auth="required", errors=[*WRITE_ERRORS, "validation.payload_too_large"],
+             status=201, auth="required", bodies={"application/octet-stream": None},
+             errors=[*WRITE_ERRORS, "validation.payload_too_large"],
              summary="Upload a file artifact: the raw body is the file (?type=&name=); its type is sniffed.")
 async def upload_artifact(call: Call) -> ArtifactView:
     """Upload a file artifact: the raw body is the file; its type is sniffed."""
@@ -172,6 +173,7 @@ async def set_verified(call: Call, body: SetVerified) -> ArtifactView:
 
 
 @routes.put("/api/executions/{execution_id}/input", response=ExecutionView, auth="required",
+            bodies={"application/octet-stream": None},
             errors=[*WRITE_ERRORS, "execution.input_file_exists", "validation.payload_too_large"],
             summary="Upload the input file: the raw body is the file; its type is sniffed.")
 async def upload_input(call: Call) -> ExecutionView:
