@@ -8,9 +8,10 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -140,23 +141,32 @@ async def _database(settings: Settings, *, while_running: bool = False) -> Async
         lock.release()
 
 
+def _with_database(settings: Settings, what: str, work: Callable[[str], Awaitable[Any]], *,
+                   while_running: bool = False) -> tuple[int | None, Any]:
+    """``work(url)`` against the server's database: (None, its result), or (the exit code, None)
+    after saying why it could not run."""
+
+    async def run() -> Any:
+        async with _database(settings, while_running=while_running) as url:
+            return await work(url)
+
+    try:
+        return None, asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130, None
+    except Exception as exc:
+        return _fail(startup.explain(exc, settings, what), exc), None
+
+
 def migrate_cmd(args: argparse.Namespace) -> int:
     from . import migrate
 
     settings = _configured(args)
     if isinstance(settings, int):
         return settings
-
-    async def run() -> list[int]:
-        async with _database(settings) as url:
-            return await migrate.migrate_url(url)
-
-    try:
-        applied = asyncio.run(run())
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        return _fail(startup.explain(exc, settings, "migration"), exc)
+    code, applied = _with_database(settings, "migration", migrate.migrate_url)
+    if code is not None:
+        return code
     print(f"applied: {applied}" if applied else "nothing to apply")
     return 0
 
@@ -171,20 +181,16 @@ def cleanup_cmd(args: argparse.Namespace) -> int:
         return settings
     jobs = [job for d in DOMAINS for job in d.retention]
 
-    async def run() -> dict[str, int] | None:
-        async with _database(settings) as url:
-            pool = await db.create_pool(url, 1, 2)
-            try:
-                return await retention.run_round(pool, settings, jobs)
-            finally:
-                await pool.close()
+    async def one_round(url: str) -> dict[str, int] | None:
+        pool = await db.create_pool(url, 1, 2)
+        try:
+            return await retention.run_round(pool, settings, jobs)
+        finally:
+            await pool.close()
 
-    try:
-        removed = asyncio.run(run())
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        return _fail(startup.explain(exc, settings, "cleanup"), exc)
+    code, removed = _with_database(settings, "cleanup", one_round)
+    if code is not None:
+        return code
     if removed is None:
         print("another process is cleaning up right now; nothing done")
     else:
@@ -203,20 +209,16 @@ def user_cmd(args: argparse.Namespace) -> int:
         return settings
     admin = args.action == "promote"
 
-    async def run() -> bool:
-        async with _database(settings, while_running=True) as url:
-            conn = await asyncpg.connect(url)
-            try:
-                return await auth_store.set_admin(conn, args.username, admin)
-            finally:
-                await conn.close()
+    async def set_admin(url: str) -> bool:
+        conn = await asyncpg.connect(url)
+        try:
+            return await auth_store.set_admin(conn, args.username, admin)
+        finally:
+            await conn.close()
 
-    try:
-        found = asyncio.run(run())
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        return _fail(startup.explain(exc, settings, "the user command"), exc)
+    code, found = _with_database(settings, "the user command", set_admin, while_running=True)
+    if code is not None:
+        return code
     if not found:
         print(f"error: there is no user named {args.username!r}", file=sys.stderr)
         return 1

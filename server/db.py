@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import asyncpg
 import orjson
@@ -57,3 +58,8 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection inside one transaction: committed on a clean exit, rolled back on an exception."""
     async with pool.acquire() as conn, conn.transaction():
         yield conn
+
+
+async def now(conn: asyncpg.Connection) -> datetime:
+    """The database's clock (the transaction's start): deadlines are compared with now() in SQL."""
+    return await conn.fetchval("SELECT now()")

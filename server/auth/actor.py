@@ -28,6 +28,16 @@ class Actor:
         return self.kind == "user"
 
     @property
+    def principals(self) -> tuple[UUID | None, UUID | None]:
+        """(user, agent) the actor acts for: a user itself; an agent itself and its owner; nobody
+        for an anonymous one. Private things of either are the actor's own to see."""
+        if self.kind == "user":
+            return self.id, None
+        if self.kind == "agent":
+            return self.owner_id, self.id
+        return None, None
+
+    @property
     def credentials(self) -> tuple[str, ...]:
         """What this actor's access stands on, as revocation subjects: its session, its API key, and
         the agent or user itself. Revoking any of them cuts off every socket that carries it."""

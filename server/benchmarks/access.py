@@ -37,19 +37,9 @@ async def is_admin(conn: asyncpg.Connection, actor: Actor) -> bool:
 
 def submitter(actor: Actor) -> tuple[UUID | None, UUID | None]:
     """(user_id, agent_id) of an entry ``actor`` submits: an agent's entry is its owner's too."""
-    if actor.is_user:
-        return actor.id, None
-    if actor.is_agent:
-        return actor.owner_id, actor.id
-    raise AppError("auth.required", "sign in to submit", 401)
-
-
-def viewer(actor: Actor) -> tuple[UUID | None, UUID | None]:
-    if actor.is_user:
-        return actor.id, None
-    if actor.is_agent:
-        return actor.owner_id, actor.id
-    return None, None
+    if actor.id is None:
+        raise AppError("auth.required", "sign in to submit", 401)
+    return actor.principals
 
 
 def owns(actor: Actor, row: Any) -> bool:

@@ -21,6 +21,7 @@ from ..errors import AppError
 from ..notifications.service import notify
 from ..realtime.outbox import Outbox, transaction
 from . import community_store as cs
+from . import store
 from .models import CommentIn, CommentPage, CommentPatch, CommentView, VoteBody, VoteTally
 from .service import visible_entry
 
@@ -44,7 +45,7 @@ async def vote_entry(core: Core, actor: Actor, entry_id: UUID, body: VoteBody) -
         row = await visible_entry(conn, actor, entry_id)
         if row["user_id"] == actor.id:
             raise AppError("benchmark.own_entry", "you cannot vote on your own entry", 403)
-        await conn.execute("SELECT 1 FROM benchmark_entries WHERE id = $1 FOR UPDATE", entry_id)
+        await store.lock_entry(conn, entry_id)  # one vote change at a time per entry
         held = await cs.vote_entry(conn, actor.id, entry_id, body.vote,  # type: ignore[arg-type]
                                    core.settings.benchmark_vote_min_account_hours * 3600)
         await audit.record(conn, actor, "benchmark.vote", resource_type="benchmark_entry", resource_id=entry_id,

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 from redis.exceptions import RedisError
 
+from .. import db
 from ..auth.actor import Actor
 from ..core import Core
 from . import access, scoring
@@ -161,7 +162,7 @@ async def task_board(core: Core, actor: Actor, slug: str, q: LeaderboardQuery) -
     async with core.db.acquire() as conn:
         task = await visible_task(conn, slug)
         admin = await access.is_admin(conn, actor)
-        now = await conn.fetchval("SELECT now()")
+        now = await db.now(conn)
     k = core.settings.benchmark_stability_k
     revealed = q.split == "public" or task["closed_at"] is not None or admin
     if not revealed:
@@ -191,7 +192,7 @@ async def overall_board(core: Core, q: LeaderboardQuery) -> OverallBoard:
     if cached is not None:
         return OverallBoard(metric=q.metric, period=q.period, rows=cached)
     async with core.db.acquire() as conn:
-        now = await conn.fetchval("SELECT now()")
+        now = await db.now(conn)
         records = await conn.fetch(OVERALL_ROWS, q.metric, _since(q.period, now), q.limit)
     rows, rank = [], 0
     for i, r in enumerate(records):

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from .. import audit, storage
+from .. import audit, db, storage
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
@@ -50,7 +50,7 @@ FILES = Path("files") / "benchmarks"
 
 
 async def _check_judge(conn: asyncpg.Connection, agent_id: UUID | None) -> None:
-    if agent_id is not None and not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1 AND is_active", agent_id):
+    if agent_id is not None and not (await store.agent_owner(conn, agent_id) or (False,))[0]:
         raise AppError("agent.not_found", "the judge agent does not exist", 404)
 
 
@@ -120,7 +120,7 @@ async def _check_limit(core: Core, conn: asyncpg.Connection, task_id: UUID, user
     count, oldest = await store.recent_entries(conn, task_id, user_id, agent_id)
     limit = core.settings.benchmark_daily_entries
     if count >= limit:
-        now = await conn.fetchval("SELECT now()")
+        now = await db.now(conn)
         retry = max(1, int(((oldest + timedelta(days=1)) - now).total_seconds()) + 1) if oldest else 86400
         raise AppError("benchmark.limit_reached", f"at most {limit} entries per task per day; try again later", 429,
                        details={"limit": limit, "retry_after": retry}, headers={"Retry-After": str(retry)})
@@ -268,10 +268,7 @@ async def entry_detail(conn: asyncpg.Connection, actor: Actor, entry_id: UUID) -
     row = await visible_entry(conn, actor, entry_id)
     admin = await access.is_admin(conn, actor)
     run = await store.entry_run(conn, entry_id)
-    my_vote = None
-    if actor.is_user:
-        my_vote = await conn.fetchval(
-            "SELECT vote_type FROM benchmark_entry_votes WHERE entry_id = $1 AND user_id = $2", entry_id, actor.id)
+    my_vote = await store.my_vote(conn, entry_id, actor.id) if actor.is_user else None  # type: ignore[arg-type]
     reveal = _revealed(row, admin)
     return views.entry_view(
         row, reveal_private=reveal, cls=EntryDetail, steps=run["parsed_steps"] if run else [],
@@ -285,7 +282,7 @@ async def get_entry(core: Core, actor: Actor, entry_id: UUID) -> EntryDetail:
 
 
 async def list_entries(core: Core, actor: Actor, q: EntryQuery) -> EntryPage:
-    user, agent = access.viewer(actor)
+    user, agent = actor.principals
     if q.mine and user is None and agent is None:
         raise AppError("auth.required", "sign in to list your entries", 401)
     async with core.db.acquire() as conn:
@@ -323,7 +320,7 @@ async def update_entry(core: Core, actor: Actor, entry_id: UUID, patch: EntryPat
 
 async def search(core: Core, actor: Actor, q: SearchQuery) -> SearchResult:
     """Tasks and the entries the actor may see whose text matches ``q`` (PostgreSQL full text)."""
-    user, agent = access.viewer(actor)
+    user, agent = actor.principals
     async with core.db.acquire() as conn:
         admin = await access.is_admin(conn, actor)
         tasks = await store.list_tasks(conn, None, None, None, q.q)

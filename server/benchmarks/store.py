@@ -87,6 +87,15 @@ async def list_tasks(conn: asyncpg.Connection, category: str | None, difficulty:
     return await conn.fetch(LIST_TASKS, category, difficulty, active, q)
 
 
+ACTIVE_AGENT_OWNER = "SELECT is_active, owner_id FROM agents WHERE id = $1"
+
+
+async def agent_owner(conn: asyncpg.Connection, agent_id: UUID) -> tuple[bool, UUID | None] | None:
+    """(is_active, owner_id) of an agent (a task's judge), or None when there is none."""
+    row = await conn.fetchrow(ACTIVE_AGENT_OWNER, agent_id)
+    return (row["is_active"], row["owner_id"]) if row else None
+
+
 # -- entries ----------------------------------------------------------------------------------------
 
 # Serialises the submissions of one submitter to one task, so the daily limit holds under races.
@@ -172,6 +181,7 @@ UPDATE benchmark_entries SET title = coalesce($2, title), description = CASE WHE
                              is_public = coalesce($5, is_public)
 WHERE id = $1
 """
+MY_VOTE = "SELECT vote_type FROM benchmark_entry_votes WHERE entry_id = $1 AND user_id = $2"
 SET_RANKED = """
 UPDATE benchmark_evaluations v SET ranked = e.is_public AND e.status = 'evaluated' AND tr.validation_status = 'valid'
 FROM benchmark_entries e JOIN benchmark_entry_traces tr ON tr.entry_id = e.id
@@ -235,6 +245,10 @@ async def update_entry(conn: asyncpg.Connection, entry_id: UUID, p: dict[str, An
                        p.get("is_public"))
 
 
+async def my_vote(conn: asyncpg.Connection, entry_id: UUID, user_id: UUID) -> str | None:
+    return await conn.fetchval(MY_VOTE, entry_id, user_id)
+
+
 async def set_ranked(conn: asyncpg.Connection, entry_id: UUID) -> bool | None:
     return await conn.fetchval(SET_RANKED, entry_id)
 
@@ -257,7 +271,8 @@ RETURNING id, attempts
 """
 # The judge's time ran out: claimed like the rest (the judge's checks are then left out).
 CLAIM_JUDGE_LATE = """
-SELECT id, attempts FROM benchmark_entries
+SELECT id, task_id, user_id, agent_id, status, attempts, is_public, source, execution_id, judge_deadline_at, metadata
+FROM benchmark_entries
 WHERE status = 'processing' AND judge_deadline_at IS NOT NULL AND judge_deadline_at < now()
 ORDER BY judge_deadline_at
 FOR UPDATE SKIP LOCKED
@@ -279,6 +294,8 @@ SELECT e.id FROM benchmark_entry_traces tr JOIN benchmark_entries e ON e.id = tr
 WHERE tr.shape_hash = $1 AND e.task_id = $2 AND e.id <> $3 AND e.status <> 'rejected' AND e.created_at <= $4
 ORDER BY e.created_at LIMIT 5
 """
+VALIDATION = "SELECT validation_status, validation_errors FROM benchmark_entry_traces WHERE entry_id = $1"
+OVERALL_RANK = "SELECT overall_ranking FROM benchmark_evaluations WHERE entry_id = $1"
 SET_VALIDATION = """
 UPDATE benchmark_entry_traces SET validation_status = $2, validation_errors = $3, trust_score = $4, processed_at = now()
 WHERE entry_id = $1
@@ -368,6 +385,14 @@ async def trace_for_evaluation(conn: asyncpg.Connection, entry_id: UUID) -> asyn
 async def same_shape(conn: asyncpg.Connection, shape: str, task_id: UUID, entry_id: UUID,
                      created_at: datetime) -> list[UUID]:
     return [r["id"] for r in await conn.fetch(SAME_SHAPE, shape, task_id, entry_id, created_at)]
+
+
+async def validation(conn: asyncpg.Connection, entry_id: UUID) -> asyncpg.Record:
+    return await conn.fetchrow(VALIDATION, entry_id)
+
+
+async def overall_rank(conn: asyncpg.Connection, entry_id: UUID) -> int | None:
+    return await conn.fetchval(OVERALL_RANK, entry_id)
 
 
 async def set_validation(conn: asyncpg.Connection, entry_id: UUID, status: str, errors: list[dict],

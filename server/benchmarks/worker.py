@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from .. import db
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 10
 JUDGE_EVENT = "benchmark:judge_request"
-JUDGE_OWNER = "SELECT owner_id FROM agents WHERE id = $1"
 
 
 # -- the sweep --------------------------------------------------------------------------------------
@@ -95,7 +95,8 @@ async def evaluate(core: Core, entry_id: UUID, attempts: int) -> None:
             return
         task = await store.task_by_id(conn, entry["task_id"])
         near = await store.same_shape(conn, trace["shape_hash"], entry["task_id"], entry_id, entry["created_at"])
-        judge_owner = await conn.fetchval(JUDGE_OWNER, task["judge_agent_id"]) if task["judge_agent_id"] else None
+        judge = await store.agent_owner(conn, task["judge_agent_id"]) if task["judge_agent_id"] else None
+    judge_owner = judge[1] if judge else None
     record = runrecord.RunRecord.model_validate(trace["raw_data"])
     figures = dict(trace)
     live = entry["source"] == "execution"
@@ -116,7 +117,7 @@ async def evaluate(core: Core, entry_id: UUID, attempts: int) -> None:
             return  # another worker's claim is the current one
         await store.set_validation(conn, entry_id, vstatus, found, trust)
         if waiting and vstatus != "invalid" and judge is not None and not conflict:
-            deadline = await conn.fetchval("SELECT now()") + timedelta(seconds=core.settings.benchmark_judge_seconds)
+            deadline = await db.now(conn) + timedelta(seconds=core.settings.benchmark_judge_seconds)
             await store.await_judge(conn, entry_id, deadline, {"judge_state": {"results": results}})
             out.agent(judge, JUDGE_EVENT, _judge_request(entry, task, trace, criteria, cases, waiting, deadline))
             out.wake(deadline)
@@ -172,7 +173,7 @@ async def finish(conn: asyncpg.Connection, out: Outbox, row: Any, task: Any, fig
     await store.upsert_evaluation(conn, entry_id, task["id"], s, details, scoring.EVALUATOR_VERSION, ranked)
     await store.set_status(conn, entry_id, "evaluated")
     changes = await store.rerank(conn, task["id"])
-    rank = await conn.fetchval("SELECT overall_ranking FROM benchmark_evaluations WHERE entry_id = $1", entry_id)
+    rank = await store.overall_rank(conn, entry_id)
     await notices.reranked(conn, out, task["id"], changes, entry_id)
     await notices.status_changed(conn, out, entry_id, "evaluated",
                                 extra={"overall": s["overall"], "rank": rank, "ranked": ranked})
@@ -185,8 +186,7 @@ async def _finish_judged(core: Core, conn: asyncpg.Connection, out: Outbox, row:
                          decide: dict[str, tuple[bool, str | None]], note: str | None) -> None:
     task = await store.task_by_id(conn, row["task_id"])
     trace = await store.trace_for_evaluation(conn, row["id"])
-    vrow = await conn.fetchrow("SELECT validation_status, validation_errors FROM benchmark_entry_traces "
-                               "WHERE entry_id = $1", row["id"])
+    vrow = await store.validation(conn, row["id"])
     results = (row["metadata"] or {}).get("judge_state", {}).get("results", [])
     for r in results:
         if r["passed"] is None and r["id"] in decide:
@@ -224,10 +224,9 @@ async def judge_answered(core: Core, actor: Actor, answer: JudgeAnswer) -> dict[
 async def _judge_late(core: Core) -> bool:
     out = Outbox()
     async with transaction(core, out) as conn:
-        late = await store.claim_judge_late(conn)
-        if late is None:
+        row = await store.claim_judge_late(conn)  # locked, as store.lock_entry gives it
+        if row is None:
             return False
-        row = await store.lock_entry(conn, late["id"])
         await _finish_judged(core, conn, out, row, {}, "the judge did not answer in time: its checks are left out")
     await notices.board_changed(core, row["task_id"])
     return True

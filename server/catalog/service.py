@@ -54,11 +54,7 @@ def forbidden(kind: str) -> AppError:
 
 def viewer(actor: Actor) -> tuple[UUID | None, UUID | None]:
     """(user, agent) whose private items the actor sees: an agent sees its owner's too."""
-    if actor.is_user:
-        return actor.id, None
-    if actor.is_agent:
-        return actor.owner_id, actor.id
-    return None, None
+    return actor.principals
 
 
 def owns(actor: Actor, row: asyncpg.Record) -> bool:
@@ -79,10 +75,8 @@ def sees(actor: Actor, row: asyncpg.Record) -> bool:
 
 
 def _creator(actor: Actor) -> tuple[UUID | None, UUID | None]:
-    if actor.is_user:
-        return actor.id, None
-    if actor.is_agent:
-        return actor.owner_id, actor.id
+    if actor.id is not None:
+        return actor.principals
     raise AppError("auth.required", "log in, or connect as an agent, to create this", 401)
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from .. import db
 from ..errors import AppError
 from . import store
 
@@ -109,4 +110,4 @@ async def load(conn: asyncpg.Connection, simulation_id: UUID, *, lock: bool = Tr
 
 
 async def db_now(conn: asyncpg.Connection) -> datetime:
-    return await conn.fetchval("SELECT now()")
+    return await db.now(conn)
