@@ -120,6 +120,9 @@ async def test_threaded_comments_edit_soft_delete_votes_and_replies(api: Api, da
     assert [c["id"] for c in thread.body["items"]] == [cid, reply.body["id"]]
     gone = thread.body["items"][0]
     assert gone["is_deleted"] and gone["content"] is None and gone["upvotes"] == 1
+    assert gone["my_vote"] is None  # read anonymously
+    mine = (await api.get(base, token=alice)).body["items"]
+    assert [c["my_vote"] for c in mine] == ["upvote", None]
     assert (await api.get(f"/api/benchmarks/entries/{entry_id}")).body["comment_count"] == 1
     assert (await api.patch(f"/api/benchmarks/comments/{cid}", {"content": "back"}, token=bob)).code == \
         "benchmark.comment_deleted"

@@ -32,11 +32,12 @@ def _comment_not_found() -> AppError:
     return AppError("benchmark.comment_not_found", "no such comment", 404)
 
 
-def comment_view(row) -> CommentView:
+def comment_view(row, my_vote: str | None = None) -> CommentView:
     return CommentView(id=row["id"], entry_id=row["entry_id"], user_id=row["user_id"], username=row["username"],
                        parent_id=row["parent_id"], content=None if row["is_deleted"] else row["content"],
                        is_edited=row["is_edited"], is_deleted=row["is_deleted"], upvotes=row["upvotes"],
-                       downvotes=row["downvotes"], created_at=row["created_at"], updated_at=row["updated_at"])
+                       downvotes=row["downvotes"], created_at=row["created_at"], updated_at=row["updated_at"],
+                       my_vote=my_vote)
 
 
 async def vote_entry(core: Core, actor: Actor, entry_id: UUID, body: VoteBody) -> VoteTally:
@@ -57,8 +58,8 @@ async def vote_entry(core: Core, actor: Actor, entry_id: UUID, body: VoteBody) -
 async def thread(core: Core, actor: Actor, entry_id: UUID) -> CommentPage:
     async with core.db.acquire() as conn:
         await visible_entry(conn, actor, entry_id)
-        rows = await cs.thread(conn, entry_id, THREAD_LIMIT)
-    return CommentPage(items=[comment_view(r) for r in rows])
+        rows = await cs.thread(conn, entry_id, THREAD_LIMIT, actor.id if actor.is_user else None)
+    return CommentPage(items=[comment_view(r, r["my_vote"]) for r in rows])
 
 
 async def add_comment(core: Core, actor: Actor, entry_id: UUID, body: CommentIn) -> CommentView:

@@ -55,8 +55,9 @@ EDIT_COMMENT = "UPDATE benchmark_comments SET content = $2, is_edited = true WHE
 DELETE_COMMENT = "UPDATE benchmark_comments SET is_deleted = true WHERE id = $1"
 THREAD = """
 SELECT c.id, c.entry_id, c.user_id, u.username, c.parent_id, c.content, c.is_edited, c.is_deleted,
-       c.upvotes, c.downvotes, c.created_at, c.updated_at
+       c.upvotes, c.downvotes, c.created_at, c.updated_at, v.vote_type AS my_vote
 FROM benchmark_comments c JOIN users u ON u.id = c.user_id
+LEFT JOIN benchmark_comment_votes v ON v.comment_id = c.id AND v.user_id = $3
 WHERE c.entry_id = $1
 ORDER BY c.created_at, c.id
 LIMIT $2
@@ -90,8 +91,9 @@ async def delete_comment(conn: asyncpg.Connection, comment_id: UUID) -> None:
     await conn.execute(DELETE_COMMENT, comment_id)
 
 
-async def thread(conn: asyncpg.Connection, entry_id: UUID, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(THREAD, entry_id, limit)
+async def thread(conn: asyncpg.Connection, entry_id: UUID, limit: int, user_id: UUID | None) -> list[asyncpg.Record]:
+    """The entry's comments, oldest first, each with ``my_vote``: the vote of ``user_id`` (None: no one)."""
+    return await conn.fetch(THREAD, entry_id, limit, user_id)
 
 
 async def vote_comment(conn: asyncpg.Connection, user_id: UUID, comment_id: UUID, vote: str | None) -> None:

@@ -187,6 +187,8 @@ class EntryView(Outbound):
     execution_id: UUID | None
     failure_reason: str | None
     attempts: int
+    waiting_for: Literal["judge"] | None = Field(None, description="processing, and waiting for the task's judge")
+    judge_deadline_at: datetime | None = Field(None, description="when the judge's checks are left out")
     upvotes: int
     downvotes: int
     comment_count: int
@@ -357,6 +359,7 @@ class CommentView(Outbound):
     downvotes: int
     created_at: datetime
     updated_at: datetime
+    my_vote: Literal["upvote", "downvote"] | None = Field(None, description="your vote on it (in a thread you read)")
 
 
 class CommentPage(Outbound):

@@ -122,7 +122,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ENTRY = """
 SELECT e.id, e.task_id, e.user_id, e.agent_id, e.title, e.description, e.tool_type, e.tool_version, e.status,
        e.is_public, e.source, e.format, e.file_path, e.file_size, e.file_hash, e.execution_id, e.metadata,
-       e.failure_reason, e.attempts, e.upvotes, e.downvotes, e.comment_count, e.created_at, e.updated_at,
+       e.failure_reason, e.attempts, e.judge_deadline_at, e.upvotes, e.downvotes, e.comment_count, e.created_at,
+       e.updated_at,
        t.slug AS task_slug, t.name AS task_name, t.closed_at AS task_closed_at, u.username, a.name AS agent_name,
        tr.entry_id IS NOT NULL AS has_trace, tr.total_tokens, tr.input_tokens, tr.output_tokens, tr.tool_calls,
        tr.execution_time, tr.iterations, tr.model_name, tr.estimated_cost, tr.reported_cost,
@@ -150,7 +151,8 @@ WHERE tr.entry_id = $1
 LIST_ENTRIES = """
 SELECT e.id, e.task_id, e.user_id, e.agent_id, e.title, e.description, e.tool_type, e.tool_version, e.status,
        e.is_public, e.source, e.format, e.file_path, e.file_size, e.file_hash, e.execution_id, e.metadata,
-       e.failure_reason, e.attempts, e.upvotes, e.downvotes, e.comment_count, e.created_at, e.updated_at,
+       e.failure_reason, e.attempts, e.judge_deadline_at, e.upvotes, e.downvotes, e.comment_count, e.created_at,
+       e.updated_at,
        t.slug AS task_slug, t.name AS task_name, t.closed_at AS task_closed_at, u.username, a.name AS agent_name,
        tr.entry_id IS NOT NULL AS has_trace, tr.total_tokens, tr.input_tokens, tr.output_tokens, tr.tool_calls,
        tr.execution_time, tr.iterations, tr.model_name, tr.estimated_cost, tr.reported_cost,

@@ -65,6 +65,8 @@ def entry_view(row: Any, *, reveal_private: bool = False, cls: type[EntryView] =
         tool_version=row["tool_version"], status=row["status"], is_public=row["is_public"], source=row["source"],
         format=row["format"], file_size=row["file_size"], file_hash=row["file_hash"],
         execution_id=row["execution_id"], failure_reason=row["failure_reason"], attempts=row["attempts"],
+        waiting_for="judge" if row["judge_deadline_at"] is not None else None,
+        judge_deadline_at=row["judge_deadline_at"],
         upvotes=row["upvotes"], downvotes=row["downvotes"], comment_count=row["comment_count"],
         created_at=row["created_at"], updated_at=row["updated_at"], stats=stats, validation=validation,
         scores=scores, rankings=rankings, **extra)

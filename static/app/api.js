@@ -42,6 +42,11 @@ export function postJSON(path, body) {
   return request("POST", path, null, body);
 }
 
+/** A write with another method (PATCH, DELETE); a 204 answers null. */
+export function sendJSON(method, path, body) {
+  return request(method, path, null, body);
+}
+
 function cookie(name) {
   for (const part of document.cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");

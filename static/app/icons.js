@@ -10,6 +10,7 @@ const PATHS = {
   pause: "M6 4h4v16H6V4Zm8 0h4v16h-4V4Z",
   back: "M6 5h2v14H6V5Zm3 7 10-7v14L9 12Z",
   forward: "M16 5h2v14h-2V5ZM5 5l10 7-10 7V5Z",
+  bell: "M12 2a6 6 0 0 1 6 6v4.6l2 3.4v1H4v-1l2-3.4V8a6 6 0 0 1 6-6Zm-2.6 17h5.2a2.6 2.6 0 0 1-5.2 0Z",
 };
 
 export function icon(name, { size = 16, label = null } = {}) {

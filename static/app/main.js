@@ -1,5 +1,7 @@
 // Boot: load the socket.io client (it may be missing), open the connection, start the router.
 
+import { currentUser } from "./api.js";
+import { startBell } from "./bell.js";
 import { Connection } from "./connection.js";
 import { fill, h } from "./dom.js";
 import { startRouter } from "./router.js";
@@ -55,6 +57,8 @@ async function boot() {
     showMissingClient();
   }
   window.arena = { conn }; // for the curious (and the browser tests)
+  // A signed-in person gets the notification bell (no session: no bell, and no 401 asked for).
+  currentUser().then((me) => me && startBell(document.getElementById("bell"), conn));
   // The skip link focuses the content without touching the hash (the hash is the route).
   document.querySelector(".skip").addEventListener("click", (e) => {
     e.preventDefault();

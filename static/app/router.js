@@ -11,6 +11,10 @@ const ROUTES = [
   { pattern: /^\/executions\/([^/]+)$/, view: () => import("./views/execution.js"), nav: "executions" },
   { pattern: /^\/simulations$/, view: () => import("./views/simulations.js"), nav: "simulations" },
   { pattern: /^\/simulations\/([^/]+)$/, view: () => import("./views/simulation.js"), nav: "simulations" },
+  { pattern: /^\/benchmarks$/, view: () => import("./views/benchmarks.js"), nav: "benchmarks" },
+  { pattern: /^\/benchmarks\/([^/]+)$/, view: () => import("./views/benchmark_task.js"), nav: "benchmarks" },
+  { pattern: /^\/entries\/([^/]+)$/, view: () => import("./views/entry.js"), nav: "benchmarks" },
+  { pattern: /^\/users\/([^/]+)$/, view: () => import("./views/user.js"), nav: "benchmarks" },
 ];
 
 function match(hash) {
