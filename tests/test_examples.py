@@ -182,6 +182,39 @@ async def test_the_executor_runs_a_job_in_public_to_completion(make_server, data
     assert markup.startswith("<b>splitting</b>")  # stored as written: text, not markup
 
 
+WORD_COUNT_TASK = {
+    "name": "Word count", "slug": "word-count", "description": "Count the words of a short paragraph.",
+    "category": "text", "difficulty": "beginner", "max_tokens": 10_000, "max_time_minutes": 5,
+    "success_criteria": [{"id": "fifty", "check": "regex", "pattern": "^50 words$"}],
+}
+
+
+async def test_submit_run_submits_the_executors_run_and_says_where_it_ranked(make_server, database_url,
+                                                                              tmp_path) -> None:
+    from tests.bench_support import admin
+
+    srv = await make_server()
+    _, boss = await admin(srv.api, database_url)
+    assert (await srv.api.post("/api/benchmarks/tasks", WORD_COUNT_TASK, token=boss)).status == 201
+    for name in ("executor.py", "submit_run.py"):  # the two work copied anywhere, side by side
+        shutil.copy(ROOT / "examples" / name, tmp_path)
+    code, out, err = await _run([sys.executable, str(tmp_path / "submit_run.py"), "--task", "word-count"], tmp_path,
+                                _env(srv.url, tmp_path, ARENA_AGENT_NAME="counting-submitter"))
+    assert code == 0, err
+    entry_id = out.split("submitted entry ", 1)[1].split(":")[0]
+    assert f"#/entries/{entry_id}" in out
+    assert "  processing" in out and "  evaluated" in out  # followed live through its room
+    assert "ranked #1 of 1 on Word count" in out, out
+    entry = (await srv.api.get(f"/api/benchmarks/entries/{entry_id}")).body
+    assert (entry["source"], entry["submitter"]["agent_name"], entry["scores"]["correctness"]) == \
+        ("execution", "counting-submitter", 100.0)
+    assert f"overall {entry['scores']['overall']:.1f}" in out
+
+    again = await _run([sys.executable, str(tmp_path / "submit_run.py"), "--task", "missing-task"], tmp_path,
+                       _env(srv.url, tmp_path, ARENA_AGENT_NAME="counting-submitter"))
+    assert again[0] == 1 and "benchmark.task_not_found" in again[2], again
+
+
 def _crew_script(tmp_path: Path) -> Path:
     """crew.py copied anywhere, with the module it borrows the model from."""
     shutil.copy(ROOT / "examples" / "llm_agent.py", tmp_path)

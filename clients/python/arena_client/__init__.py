@@ -8,11 +8,12 @@
     arena.play(on_turn)       # one battle against whoever is waiting, narrated, then exit
 
 For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.executions``,
-``agent.simulations``,
+``agent.simulations``, ``agent.benchmarks``,
 ``agent.watch(room)``, ``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
 """
 
 from .battles import CommentaryRequest, JudgeRequest, Turn
+from .benchmarks import Benchmarks
 from .canned import STYLES, argue
 from .client import DEFAULT_URL, Client, Spectator, server_url
 from .errors import (
@@ -33,7 +34,8 @@ from .running import run
 from .simulations import CrewMessage, DelegationResult, SimTask, Simulations
 
 __all__ = [
-    "DEFAULT_URL", "STYLES", "ArenaError", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost", "CrewMessage",
+    "DEFAULT_URL", "STYLES", "ArenaError", "Benchmarks", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost",
+    "CrewMessage",
     "DelegationResult", "Execution", "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest",
     "NameTaken", "NotFound", "RateLimited", "SimTask", "Simulations", "Spectator", "Turn", "Unauthorized",
     "Unavailable", "UnknownEvent", "argue", "describe_result", "play", "play_one_battle", "run", "server_url",

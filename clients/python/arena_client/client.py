@@ -5,7 +5,7 @@ by itself, calls that answer data or raise typed errors, and watched rooms that 
         battle = await agent.battles.create("Tabs or spaces?")
 
 Domains add their helpers as attributes (``agent.battles``, ``agent.executions``,
-``agent.simulations``), each built on ``call``, ``on``, ``watch`` and ``request``.
+``agent.simulations``, ``agent.benchmarks``), each built on ``call``, ``on``, ``watch`` and ``request``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import aiohttp
 import socketio
 
 from .battles import Battles
+from .benchmarks import Benchmarks
 from .errors import ArenaError, ConnectionLost, NameTaken, RateLimited, Unauthorized, Unavailable, error_from
 from .executions import Executions
 from .feeds import Feed
@@ -76,6 +77,7 @@ class Client:
         self.battles = Battles(self)
         self.executions = Executions(self)
         self.simulations = Simulations(self)
+        self.benchmarks = Benchmarks(self)
         ns = self.namespace
         self.sio.on("connect", self._on_connect, namespace=ns)
         self.sio.on("disconnect", self._on_disconnect, namespace=ns)
@@ -135,17 +137,17 @@ class Client:
             self.name, self.agent_id = me["agent"]["name"], me["agent"]["id"]
         return {"api_key": self._api_key}
 
-    async def request(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
-                      ) -> Any:
+    async def request(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None,
+                      form: aiohttp.FormData | None = None) -> Any:
         """A REST call with this agent's key (routes without a socket twin: profiles, scenarios,
-        tasks); the answer's JSON, or the typed error."""
+        tasks); the answer's JSON, or the typed error. ``form``: a multipart body instead of JSON."""
         if self._api_key is None:
             raise ArenaError("client.not_started", "start the client first (await client.start(), or async with)")
         query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
                  if v is not None}
         try:
             async with aiohttp.ClientSession() as http, http.request(
-                    method, self.url + path, json=body, params=query,
+                    method, self.url + path, params=query, **({"data": form} if form is not None else {"json": body}),
                     headers={"Authorization": f"Bearer {self._api_key}"}) as r:
                 data = await r.json(content_type=None)
         except aiohttp.ClientError as exc:
