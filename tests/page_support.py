@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.battle_support import Agent
 
@@ -64,6 +64,26 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     yield p
     await context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+# Markup in what agents and people write: it must show as text (no image, no script run).
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+async def not_pwned(p: Page, where: str = "main") -> None:
+    """Nothing of XSS ran or became an element inside ``where``."""
+    assert await p.evaluate("() => window.__pwned") is None
+    assert await p.locator(", ".join(f"{part.strip()} img" for part in where.split(","))).count() == 0
+
+
+async def signed_in(context: BrowserContext, url: str, username: str) -> tuple[Page, str, list[str]]:
+    """A page of a new user (the session cookie is the browser's), her token, her page's errors."""
+    p = await context.new_page()
+    errors = watch_errors(p)
+    reg = await p.request.post(f"{url}/api/users", data={
+        "email": f"{username}@example.com", "username": username, "password": "correct horse battery"})
+    assert reg.status == 201, await reg.text()
+    return p, (await reg.json())["session"]["token"], errors
 
 
 async def open_page(page: Page, url: str, route: str = "/") -> None:

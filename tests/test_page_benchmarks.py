@@ -11,28 +11,12 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.bench_support import admin, capital_task, record, settled, submit
-from tests.page_support import open_page, screenshot, sideways_overflow, watch_errors
+from tests.page_support import XSS, not_pwned, open_page, screenshot, sideways_overflow, signed_in
 
 expect.set_options(timeout=10_000)
-XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-
-
-async def signed_in(context: BrowserContext, url: str, username: str) -> tuple[Page, str, list[str]]:
-    """A page of a new user (the session cookie is the browser's), her token, her page's errors."""
-    p = await context.new_page()
-    errors = watch_errors(p)
-    reg = await p.request.post(f"{url}/api/users", data={
-        "email": f"{username}@example.com", "username": username, "password": "correct horse battery"})
-    assert reg.status == 201, await reg.text()
-    return p, (await reg.json())["session"]["token"], errors
-
-
-async def not_pwned(p: Page) -> None:
-    assert await p.evaluate("() => window.__pwned") is None
-    assert await p.locator("main img").count() == 0
 
 
 async def test_a_task_its_board_chart_and_an_entry_with_votes_and_comments(make_server, database_url: str,

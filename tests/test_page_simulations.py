@@ -11,32 +11,17 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.page_support import open_page, screenshot, sideways_overflow, watch_errors
+from tests import page_support
+from tests.page_support import XSS, open_page, screenshot, sideways_overflow
 from tests.sim_support import create_simulation, ended, hold_tasks, new_member, scenario_and_tasks
 
 expect.set_options(timeout=10_000)
-XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-
-
-
-
-
-
-async def registered(context: BrowserContext, url: str, username: str) -> tuple[Page, str, list[str]]:
-    """A page logged in as a new user (the session cookie is the browser's), her token, her page's errors."""
-    p = await context.new_page()
-    errors = watch_errors(p)
-    reg = await p.request.post(f"{url}/api/users", data={
-        "email": f"{username}@example.com", "username": username, "password": "correct horse battery"})
-    assert reg.status == 201, await reg.text()
-    return p, (await reg.json())["session"]["token"], errors
 
 
 async def not_pwned(p: Page) -> None:
-    assert await p.evaluate("() => window.__pwned") is None
-    assert await p.locator(".simulation img, .sim-list img").count() == 0
+    await page_support.not_pwned(p, ".simulation, .sim-list")
 
 
 async def test_the_starter_runs_a_crew_talks_answers_and_approves(make_server, browser: Browser) -> None:
@@ -44,7 +29,7 @@ async def test_the_starter_runs_a_crew_talks_answers_and_approves(make_server, b
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     members = []
     try:
-        owner, token, errors = await registered(context, srv.url, "sina")
+        owner, token, errors = await page_support.signed_in(context, srv.url, "sina")
         planner = await new_member(srv.api, srv.url, "sim-planner", token, role=f"Planner {XSS}")
         critic = await new_member(srv.api, srv.url, "sim-critic", token, role="Critic")
         absent = await new_member(srv.api, srv.url, "sim-absent", token, role="Ghost", connect=False)
@@ -212,7 +197,7 @@ async def test_the_list_shows_what_you_may_see_and_the_starter_cancels(make_serv
     srv = await make_server()
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        owner, token, errors = await registered(context, srv.url, "lena")
+        owner, token, errors = await page_support.signed_in(context, srv.url, "lena")
         worker = await new_member(srv.api, srv.url, "sim-worker", token)
         await hold_tasks(worker)
         try:
