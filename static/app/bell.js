@@ -55,11 +55,17 @@ export function startBell(el, conn) {
     }));
   }
 
+  let pushes = 0; // live notifications so far: a load they overtook is stale, and runs again
   async function load() {
-    const page = await getJSON("/api/notifications", { limit: LIMIT });
-    items = page.items;
-    setUnread(page.unread);
-    draw();
+    for (let tries = 0; tries < 3; tries++) {
+      const before = pushes;
+      const page = await getJSON("/api/notifications", { limit: LIMIT });
+      if (pushes !== before) continue;
+      items = page.items;
+      setUnread(page.unread);
+      draw();
+      return;
+    }
   }
 
   async function read(n) {
@@ -97,6 +103,7 @@ export function startBell(el, conn) {
   if (conn?.socket) {
     conn.socket.on("notification", (payload) => {
       if (!payload?.notification) return;
+      pushes += 1;
       items = [payload.notification, ...items.filter((n) => n.id !== payload.notification.id)].slice(0, LIMIT);
       setUnread(payload.unread);
       draw();

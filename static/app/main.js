@@ -20,6 +20,7 @@ async function loadClient() {
 
 function showIndicator(state, title) {
   const el = document.getElementById("conn");
+  if (!el) return; // the page is being torn down (a socket event can still arrive meanwhile)
   el.dataset.state = state;
   el.querySelector(".conn-text").textContent = STATE_TEXT[state] || state;
   el.title = title || `Live connection: ${STATE_TEXT[state] || state}`;

@@ -56,11 +56,13 @@ export function startRouter(root, ctx, { renderNotFound, renderError }) {
     view.className = "view";
     root.replaceChildren(view);
     window.scrollTo(0, 0);
-    cleanup = await mod.mount(view, found.params, ctx);
-    if (mine !== generation && typeof cleanup === "function") {
-      cleanup();
-      cleanup = null;
+    const stopMine = await mod.mount(view, found.params, ctx);
+    if (mine !== generation) {
+      // superseded while mounting: stop what it started, and leave the newer view's cleanup alone
+      if (typeof stopMine === "function") stopMine();
+      return;
     }
+    cleanup = stopMine;
   }
 
   window.addEventListener("hashchange", show);

@@ -104,6 +104,7 @@ class Benchmarks:
         """Follow the entry's room until its status is final (evaluated, failed or rejected); returns
         the entry then. ``on_status`` sees each ``benchmark:entry_status`` on the way."""
         room = f"entry:{entry_id}"
+        watched_before = room in self.client._feeds  # the caller's own watch is left as it was
         feed = await self.client.watch(room)
         try:
             if (feed.snapshot or {}).get("status") in SETTLED:
@@ -116,7 +117,8 @@ class Benchmarks:
                 if event["data"]["status"] in SETTLED:
                     return await self.entry(entry_id)
         finally:
-            await self.client.unwatch(room)
+            if not watched_before:
+                await self.client.unwatch(room)
         raise ArenaError("client.closed", "the client closed before the entry was evaluated")
 
     # -- judging -------------------------------------------------------------------------------------------
@@ -136,8 +138,9 @@ class Benchmarks:
         decided = await self._judge(request)
         verdicts = []
         for check_id, value in (decided or {}).items():
-            passed, reason = value if isinstance(value, tuple) else (value, None)
-            verdicts.append({"id": check_id, "passed": bool(passed), **({"reason": str(reason)} if reason else {})})
+            passed, reason = value if isinstance(value, (tuple, list)) else (value, None)
+            verdicts.append({"id": check_id, "passed": bool(passed),
+                             **({"reason": str(reason)[:2000]} if reason else {})})  # the arena's limit
         try:
             await self.client.call("benchmark:judge", {"entry_id": request["entry_id"], "verdicts": verdicts})
         except ArenaError as err:  # too late, or judged already: the arena has moved on

@@ -58,23 +58,35 @@ export function commentThread(root, entryId, me) {
       await reload();
     }, null)
     : h("p", { class: "muted" }, "Sign in to comment and vote.");
-  fill(root, counter, top, list);
-  let open = 0;
+  const problem = h("p", { class: "comment-problem muted", role: "status" });
+  fill(root, counter, top, problem, list);
+  const open = new Set(); // the slots with a reply or edit form being written
   let last = "";
 
-  async function vote(c, which) {
-    await postJSON(`/api/benchmarks/comments/${encodeURIComponent(c.id)}/vote`, { vote: c.my_vote === which ? null : which });
-    await reload(true);
+  /** A vote or delete: its refusal (rate limited, say) is said, not thrown. */
+  async function act(fn) {
+    problem.textContent = "";
+    try {
+      await fn();
+      await reload(true);
+    } catch (err) {
+      problem.textContent = err.message || String(err);
+    }
+  }
+
+  function vote(c, which) {
+    return act(() => postJSON(`/api/benchmarks/comments/${encodeURIComponent(c.id)}/vote`,
+      { vote: c.my_vote === which ? null : which }));
   }
 
   function opened(slot, form) {
-    open += 1;
+    open.add(slot);
     fill(slot, form);
     form.querySelector("textarea").focus();
   }
 
   function closed(slot) {
-    open = Math.max(0, open - 1);
+    open.delete(slot);
     slot.replaceChildren();
   }
 
@@ -102,8 +114,7 @@ export function commentThread(root, entryId, me) {
         }, () => closed(slot))) }, "Edit"));
       actions.push(h("button", { type: "button", class: "link comment-delete", onclick: async () => {
         if (!window.confirm("Delete this comment? Its replies stay.")) return;
-        await sendJSON("DELETE", `/api/benchmarks/comments/${encodeURIComponent(c.id)}`);
-        await reload(true);
+        await act(() => sendJSON("DELETE", `/api/benchmarks/comments/${encodeURIComponent(c.id)}`));
       } }, "Delete"));
     }
     const canVote = me && !mine && !c.is_deleted;
@@ -128,17 +139,18 @@ export function commentThread(root, entryId, me) {
   /** Fetch the thread and draw it again when it changed. A periodic call (not `force`) waits while
    * a reply or edit is being written; a forced one (after the person's own action) closes forms. */
   async function reload(force = false) {
-    if (open && !force) return;
+    if (open.size && !force) return;
     const page = await getJSON(`/api/benchmarks/entries/${encodeURIComponent(entryId)}/comments`);
+    if (open.size && !force) return; // a form was opened meanwhile: it is not wiped
     const sig = JSON.stringify(page.items);
     if (sig === last && !force) return;
     last = sig;
-    open = 0;
+    open.clear();
     counter.textContent = page.items.length ? `Comments (${page.items.length})` : "Comments";
     const kids = tree(page.items);
     fill(list, (kids.get("") || []).map((c) => draw(c, kids, 0)));
     if (!page.items.length) list.append(h("p", { class: "muted no-comments" }, "No comments yet."));
   }
 
-  return { reload, busy: () => open > 0 };
+  return { reload, busy: () => open.size > 0 };
 }

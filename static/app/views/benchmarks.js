@@ -63,10 +63,13 @@ export function mount(root) {
     h("section", { class: "section" }, h("h2", {}, "Across all tasks"), overall));
 
   let alive = true;
+  let taskAsk = 0; // the newest request wins (a filter changed while one was on the way)
+  let searchAsk = 0;
   async function loadTasks() {
+    const mine = ++taskAsk;
     try {
       const page = await getJSON("/api/benchmarks/tasks", { difficulty: difficulty.value || undefined });
-      if (!alive) return;
+      if (!alive || mine !== taskAsk) return;
       fill(tasks, page.items.map(taskCard));
       taskNote.hidden = page.items.length > 0;
       taskNote.textContent = "No tasks yet: an admin publishes them.";
@@ -80,20 +83,22 @@ export function mount(root) {
     e.preventDefault();
     const text = q.value.trim();
     if (!text) {
+      searchAsk += 1; // an answer still on the way is not wanted any more
       hits.hidden = true;
       return;
     }
     hits.hidden = false;
     fill(hits, h("p", { class: "loading" }, "Searching…"));
+    const mine = ++searchAsk;
     try {
       const found = await getJSON("/api/benchmarks/search", { q: text, limit: 20 });
-      if (!alive) return;
+      if (!alive || mine !== searchAsk) return;
       fill(hits, h("section", { class: "section" }, h("h2", {}, `Results for “${text}”`),
         !found.tasks.length && !found.entries.length ? h("p", { class: "empty" }, "Nothing matches.") : null,
         found.tasks.length ? h("ul", { class: "battle-list bench-task-hits" }, found.tasks.map(taskCard)) : null,
         found.entries.length ? h("ul", { class: "recent-list bench-entry-hits" }, found.entries.map(entryItem)) : null));
     } catch (err) {
-      fill(hits, h("p", { class: "empty" }, `The search failed: ${err.message}`));
+      if (mine === searchAsk) fill(hits, h("p", { class: "empty" }, `The search failed: ${err.message}`));
     }
   }
 

@@ -183,11 +183,14 @@ export async function mount(root, [entryId], ctx) {
     render();
   }
 
+  let asked = 0; // fetches started: an answer to an older one (overtaken on the way) is dropped
   async function fetchEntry() {
+    const mine = ++asked;
     try {
-      show(await getJSON(`/api/benchmarks/entries/${encodeURIComponent(entryId)}`));
+      const detail = await getJSON(`/api/benchmarks/entries/${encodeURIComponent(entryId)}`);
+      if (mine === asked && !gone) show(detail);
     } catch (err) {
-      if (!entry) failed(err);
+      if (!entry && mine === asked) failed(err);
     }
   }
 

@@ -84,6 +84,7 @@ export async function mount(root, [username]) {
 
   async function toggle(e) {
     e.currentTarget.disabled = true;
+    let problem = null;
     try {
       const r = profile.following ? await sendJSON("DELETE", `${base}/follow`) : await postJSON(`${base}/follow`);
       profile.following = r.following;
@@ -91,9 +92,10 @@ export async function mount(root, [username]) {
       renderStats();
       await loadPeople();
     } catch (err) {
-      followBox.append(h("p", { class: "muted" }, err.message));
+      problem = err.message;
     }
     renderFollow();
+    if (problem) followBox.append(h("p", { class: "muted follow-problem", role: "status" }, problem));
   }
 
   async function loadPeople() {
