@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import asyncpg
 import socketio
 from aiohttp.test_utils import TestServer
 
@@ -225,3 +226,21 @@ async def close_or_explain(server: TestServer, timeout: float = 30) -> None:
         for task in asyncio.all_tasks():
             task.print_stack(file=stacks)
         raise AssertionError(f"the server did not close in {timeout} s; its tasks:\n{stacks.getvalue()}") from None
+
+
+async def sql_value(database_url: str, sql: str, *args: Any) -> Any:
+    """One value read straight from the database, on a connection of its own."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def sql_rows(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Rows read (or a statement run) straight on the database, on a connection of its own."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()

@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
-
 from server import retention
 from server.app import DOMAINS
 from server.db import create_pool
 
 from .bench_support import admin, capital_task, record, settled, submit
-from .support import Api
-
-
-async def _sql(database_url: str, sql: str, *args):
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
+from .support import Api, sql_rows
 
 
 async def _entry(api: Api, database_url: str, owner: str = "alice") -> tuple[str, str, str]:
@@ -37,7 +27,8 @@ async def test_votes_one_per_user_held_for_young_accounts_and_audited(make_serve
     api = (await make_server(benchmark_vote_min_account_hours=1)).api
     entry_id, alice, _ = await _entry(api, database_url)
     voters = [await api.new_user(f"voter{i}") for i in range(3)]
-    await _sql(database_url, "UPDATE users SET created_at = now() - interval '2 hours' WHERE username LIKE 'voter%'")
+    await sql_rows(database_url,
+                   "UPDATE users SET created_at = now() - interval '2 hours' WHERE username LIKE 'voter%'")
     path = f"/api/benchmarks/entries/{entry_id}/vote"
     for _, token in voters[:2]:
         r = await api.post(path, {"vote": "upvote"}, token=token)
@@ -59,7 +50,7 @@ async def test_votes_one_per_user_held_for_young_accounts_and_audited(make_serve
     stats = await api.get("/api/users/alice/profile")
     assert stats.body["stats"]["total_upvotes"] == 3
 
-    await _sql(database_url, "UPDATE users SET created_at = now() - interval '2 hours' WHERE username = 'newcomer'")
+    await sql_rows(database_url, "UPDATE users SET created_at = now() - interval '2 hours' WHERE username = 'newcomer'")
     pool = await create_pool(database_url, 1, 2)
     try:
         settings = api_settings = None  # noqa: F841
@@ -74,7 +65,7 @@ async def test_votes_one_per_user_held_for_young_accounts_and_audited(make_serve
     assert (await api.get("/api/users/alice/profile")).body["stats"]["total_upvotes"] == 4
     removed = await api.post(path, {"vote": None}, token=voters[0][1])
     assert removed.body["upvotes"] == 3 and removed.body["my_vote"] is None
-    audited = await _sql(database_url, "SELECT count(*) FROM audit_logs WHERE action = 'benchmark.vote'")
+    audited = await sql_rows(database_url, "SELECT count(*) FROM audit_logs WHERE action = 'benchmark.vote'")
     assert audited[0][0] == 11  # every vote: held, changed, repeated or removed
 
 
@@ -196,11 +187,12 @@ async def test_retention_of_failed_entries_audit_logs_and_notifications(api: Api
     entry_id, alice, _ = await _entry(api, database_url)
     failed = (await submit(api, "capital-cities", alice, record(note="f"))).body["id"]
     await settled(api, failed, alice)
-    await _sql(database_url, "UPDATE benchmark_entries SET status = 'failed', created_at = now() - interval '31 days' "
-               "WHERE id = $1", failed)
-    await _sql(database_url, "UPDATE audit_logs SET created_at = now() - interval '366 days' "
-               "WHERE action = 'benchmark.task_created'")
-    await _sql(database_url, "UPDATE notifications SET read_at = now() - interval '31 days'")
+    await sql_rows(database_url,
+                   "UPDATE benchmark_entries SET status = 'failed', created_at = now() - interval '31 days' "
+                   "WHERE id = $1", failed)
+    await sql_rows(database_url, "UPDATE audit_logs SET created_at = now() - interval '366 days' "
+                   "WHERE action = 'benchmark.task_created'")
+    await sql_rows(database_url, "UPDATE notifications SET read_at = now() - interval '31 days'")
     pool = await create_pool(database_url, 1, 2)
     try:
         done = await retention.run_round(pool, settings, [j for d in DOMAINS for j in d.retention])
@@ -209,5 +201,5 @@ async def test_retention_of_failed_entries_audit_logs_and_notifications(api: Api
     assert done["failed_entries"] == 1 and done["audit_logs"] == 1 and done["notifications"] >= 2
     assert (await api.get(f"/api/benchmarks/entries/{failed}", token=alice)).code == "benchmark.entry_not_found"
     assert (await api.get(f"/api/benchmarks/entries/{entry_id}")).status == 200
-    rooms = await _sql(database_url, "SELECT count(*) FROM rooms WHERE name = $1", f"entry:{failed}")
+    rooms = await sql_rows(database_url, "SELECT count(*) FROM rooms WHERE name = $1", f"entry:{failed}")
     assert rooms[0][0] == 0

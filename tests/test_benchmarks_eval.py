@@ -21,15 +21,7 @@ from server.benchmarks import store as bench_store
 from server.benchmarks.domain import domain as benchmarks_domain
 
 from .bench_support import admin, capital_task, form, record, settled, submit, variant
-from .support import Api, close_or_explain, eventually
-
-
-async def _count(database_url: str, sql: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
+from .support import Api, close_or_explain, eventually, sql_value
 
 
 async def test_bad_files_and_payloads_are_refused_and_nothing_is_kept(make_server, database_url: str,
@@ -80,8 +72,8 @@ async def test_bad_files_and_payloads_are_refused_and_nothing_is_kept(make_serve
                        token=alice)
     assert r.code == "execution.not_found"
 
-    assert await _count(database_url, "SELECT count(*) FROM benchmark_entries") == 0
-    assert await _count(database_url, "SELECT count(*) FROM benchmark_entry_traces") == 0
+    assert await sql_value(database_url, "SELECT count(*) FROM benchmark_entries") == 0
+    assert await sql_value(database_url, "SELECT count(*) FROM benchmark_entry_traces") == 0
     stored = Path(settings.data_dir) / "files" / "benchmarks"
     assert not stored.exists() or not any(stored.iterdir())
     # and a good one still goes in

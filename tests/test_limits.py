@@ -7,19 +7,10 @@ import asyncio
 from collections import Counter
 
 import aiohttp
-import asyncpg
 
 from server.embedded import free_port
 from tests.battle_support import FAST, make_agents
-from tests.support import connect
-
-
-async def _count(database_url: str, sql: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
+from tests.support import connect, sql_value
 
 
 async def _burst(url: str, n: int, body_for) -> Counter:
@@ -47,7 +38,7 @@ async def test_a_burst_of_logins_checks_at_most_the_limit_even_with_a_starved_re
     await srv.api.new_user("burst-target")
     statuses = await _burst(srv.url + "/api/auth/login", 2000,
                             lambda i: {"login": "burst-target", "password": f"wrong password {i}"})
-    checked = await _count(database_url, "SELECT count(*) FROM audit_logs WHERE action = 'user.login_failed'")
+    checked = await sql_value(database_url, "SELECT count(*) FROM audit_logs WHERE action = 'user.login_failed'")
     assert sum(statuses.values()) == 2000
     assert set(statuses) <= {401, 429, 503}, statuses  # refused as limited or unavailable; never 500, never 200
     assert statuses[401] == checked
@@ -57,7 +48,7 @@ async def test_a_burst_of_logins_checks_at_most_the_limit_even_with_a_starved_re
 async def test_a_burst_of_registrations_creates_at_most_the_limit(make_server, database_url: str) -> None:
     srv = await make_server(rate_register="5/3600")
     statuses = await _burst(srv.url + "/api/agents", 300, lambda i: {"name": f"burst-agent-{i}"})
-    created = await _count(database_url, "SELECT count(*) FROM agents")
+    created = await sql_value(database_url, "SELECT count(*) FROM agents")
     assert set(statuses) <= {201, 429, 503}, statuses
     assert statuses[201] == created
     assert 1 <= created <= 5
@@ -79,9 +70,9 @@ async def test_with_redis_unreachable_security_limits_refuse_and_nothing_is_crea
         assert (r.status, r.code) == (503, "service.unavailable"), (path, r.body)
         assert r.body["error"]["details"]["service"] == "redis"
         assert int(r.headers["Retry-After"]) >= 1
-    assert await _count(database_url, "SELECT count(*) FROM agents") == 1
-    assert await _count(database_url, "SELECT count(*) FROM users") == 1
-    assert await _count(database_url, "SELECT count(*) FROM sessions WHERE device_info IS DISTINCT FROM "
+    assert await sql_value(database_url, "SELECT count(*) FROM agents") == 1
+    assert await sql_value(database_url, "SELECT count(*) FROM users") == 1
+    assert await sql_value(database_url, "SELECT count(*) FROM sessions WHERE device_info IS DISTINCT FROM "
                                       "'registration'") == 0
     # a socket event cannot be counted either: refused, with the same code
     client, _ = await connect(dead.url, "/agent", {"api_key": key})
