@@ -19,6 +19,7 @@ from .catalog import domain as catalog
 from .core import CORE, DATABASE_URL, DB, METRICS, REDIS, REDIS_URL, SECRET, SETTINGS, SUPERVISOR, Core
 from .domain import Domain
 from .executions import domain as executions
+from .marketplace import domain as marketplace
 from .metrics import Metrics
 from .notifications import domain as notifications
 from .ratelimit import RateLimiter
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # The domains of the server, each one object (server/domain.py); a new domain is one more line.
 DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain, executions.domain, catalog.domain,
-           simulations.domain, notifications.domain, benchmarks.domain]
+           simulations.domain, notifications.domain, benchmarks.domain, marketplace.domain]
 ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
 EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)

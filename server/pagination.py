@@ -8,6 +8,8 @@ repeats or skips an item when new ones arrive. It is opaque to clients.
 from __future__ import annotations
 
 import base64
+import json
+import math
 from datetime import datetime
 from uuid import UUID
 
@@ -68,3 +70,46 @@ def cut_page(rows: list, limit: int, at: str = "created_at", key: str = "id") ->
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1][at], rows[-1][key])
+
+
+# -- keyset cursors for lists sorted by something other than time -----------------------------------
+
+
+def encode_keys(*values: datetime | UUID | int | float | str) -> str:
+    """An opaque cursor naming the sort keys of the last item seen (a count, a score, ..., its id)."""
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, UUID) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_keys(cursor: str, types: tuple[type, ...]) -> tuple:
+    """The keys of a cursor ``encode_keys`` made, as ``types`` (datetime, UUID, int, float, str).
+    Raises ValueError for anything else."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(plain, list) or len(plain) != len(types):
+            raise ValueError("wrong length")
+        out = []
+        for value, tp in zip(plain, types, strict=True):
+            if tp is datetime:
+                at = datetime.fromisoformat(value)
+                if at.tzinfo is None:
+                    raise ValueError("naive")
+                out.append(at)
+            elif tp is UUID:
+                out.append(UUID(value))
+            elif tp is float:
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    raise ValueError("not a number")
+                out.append(float(value))
+            elif tp is int:
+                if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**63 - 1:
+                    raise ValueError("not an integer")
+                out.append(value)
+            else:
+                if not isinstance(value, str):
+                    raise ValueError("not text")
+                out.append(value)
+        return tuple(out)
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("not a cursor this server made") from None

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from ..inputs import Text
 from ..wire import Inbound, Outbound
 
 NAME_PATTERN = r"^[a-zA-Z0-9_-]{3,50}$"
@@ -51,6 +52,8 @@ class UserView(Outbound):
     email_verified: bool
     is_active: bool
     is_admin: bool
+    profile_public: bool = Field(True, description="others see your profile's details and statistics")
+    allow_contact: bool = Field(False, description="signed-in people see your email on your profile")
     created_at: datetime
     updated_at: datetime
 
@@ -132,6 +135,15 @@ class SessionView(Outbound):
     last_used_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+
+
+class ProfileSettings(Inbound):
+    """``PATCH /api/me/profile``: what others see of you."""
+
+    profile_public: bool | None = None
+    allow_contact: bool | None = None
+    full_name: Text(255) | None = None
+    bio: Text(2000) | None = None
 
 
 class MeView(Outbound):

@@ -18,6 +18,7 @@ from .models import (
     ApiKeyView,
     KeyIssued,
     MeView,
+    ProfileSettings,
     SessionView,
     TokenExchange,
     UserLogin,
@@ -87,6 +88,12 @@ async def exchange_key(call: Call, body: TokenExchange) -> AgentSession:
 async def me(call: Call) -> MeView:
     """Who the credential belongs to."""
     return await service.me(call.core, call.actor)
+
+
+@routes.patch("/api/me/profile", body=ProfileSettings, response=MeView, auth="user", rate="rate_rest_write")
+async def update_my_profile(call: Call, body: ProfileSettings) -> MeView:
+    """What others see of you: profile_public, allow_contact, full_name, bio."""
+    return await service.update_profile_settings(call.core, call.actor, body)
 
 
 @routes.get("/api/sessions", response=list[SessionView], auth="required")

@@ -24,6 +24,7 @@ from .models import (
     ApiKeyView,
     KeyIssued,
     MeView,
+    ProfileSettings,
     SessionView,
     UserLogin,
     UserRegister,
@@ -103,26 +104,43 @@ async def me(core: Core, actor: Actor) -> MeView:
         return MeView(kind="agent", agent=agent, session_id=actor.session_id)
 
 
+async def update_profile_settings(core: Core, actor: Actor, body: ProfileSettings) -> MeView:
+    sent = body.model_fields_set
+    async with core.db.acquire() as conn, conn.transaction():
+        await store.update_profile(conn, actor.id, body.profile_public, body.allow_contact,  # type: ignore[arg-type]
+                                   "full_name" in sent, body.full_name, "bio" in sent, body.bio)
+        await audit.record(conn, actor, "user.profile_updated", resource_type="user", resource_id=actor.id,
+                           details={"fields": sorted(sent)})
+    return await me(core, actor)
+
+
 async def create_agent(core: Core, actor: Actor, body: AgentCreate) -> AgentCreated:
     """Self-registration (anonymous) or creation by a logged-in user, who becomes the owner."""
     if actor.is_agent:
         raise AppError("auth.forbidden", "an agent cannot create agents", 403)
     await core.limiter.hit("register", f"ip:{actor.ip}", Rate.parse(core.settings.rate_register))
     owner_id = actor.id if actor.is_user else None
-    key = new_api_key()
     try:
         async with core.db.acquire() as conn, conn.transaction():
-            if await store.agent_name_taken(conn, body.name):
-                raise _conflict("agent.name_taken", "an agent with this name already exists")
-            agent = await store.insert_agent(
-                conn, body.name, body.display_name or body.name, body.description, owner_id
-            )
-            key_view = await store.insert_key(conn, agent.id, key.prefix, key.key_hash)
-            await audit.record(conn, actor, "agent.created", resource_type="agent", resource_id=agent.id,
-                               details={"name": agent.name})
+            created = await new_agent(conn, actor, body.name, body.display_name or body.name, body.description,
+                                      owner_id)
     except asyncpg.UniqueViolationError:
         raise _conflict("agent.name_taken", "an agent with this name already exists") from None
-    log.info("agent created: %s (owner %s)", agent.name, owner_id)
+    log.info("agent created: %s (owner %s)", created.agent.name, owner_id)
+    return created
+
+
+async def new_agent(conn: asyncpg.Connection, actor: Actor, name: str, display_name: str, description: str | None,
+                    owner_id: UUID | None) -> AgentCreated:
+    """A new agent identity and its first key, inside the caller's transaction (an agent made from a
+    remix or a template too). A taken name answers ``agent.name_taken``."""
+    if await store.agent_name_taken(conn, name):
+        raise _conflict("agent.name_taken", "an agent with this name already exists")
+    key = new_api_key()
+    agent = await store.insert_agent(conn, name, display_name, description, owner_id)
+    key_view = await store.insert_key(conn, agent.id, key.prefix, key.key_hash)
+    await audit.record(conn, actor, "agent.created", resource_type="agent", resource_id=agent.id,
+                       details={"name": agent.name})
     return AgentCreated(agent=agent, api_key=key.plaintext, key=key_view)
 
 

@@ -12,11 +12,11 @@ from .models import AgentView, ApiKeyView, SessionView, UserView
 INSERT_USER = """
 INSERT INTO users (email, username, password_hash, full_name, bio, avatar_url)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at
+RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, profile_public, allow_contact, created_at, updated_at
 """
-USER_BY_ID = "SELECT id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at FROM users WHERE id = $1"
+USER_BY_ID = "SELECT id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, profile_public, allow_contact, created_at, updated_at FROM users WHERE id = $1"
 USER_FOR_LOGIN = """
-SELECT id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at, password_hash FROM users
+SELECT id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, profile_public, allow_contact, created_at, updated_at, password_hash FROM users
 WHERE lower(email) = lower($1) OR lower(username) = lower($1)
 """
 EMAIL_TAKEN = "SELECT 1 FROM users WHERE lower(email) = lower($1)"
@@ -93,7 +93,7 @@ UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
 """
 DEACTIVATE_USER = """
 UPDATE users SET is_active = false WHERE id = $1
-RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, created_at, updated_at
+RETURNING id, email, username, full_name, bio, avatar_url, email_verified, is_active, is_admin, profile_public, allow_contact, created_at, updated_at
 """
 # Promote or demote, audited in the same statement (as the system: the command line has no actor).
 SET_ADMIN = """
@@ -139,6 +139,19 @@ async def insert_user(
 ) -> UserView:
     row = await conn.fetchrow(INSERT_USER, email, username, password_hash, full_name, bio, avatar_url)
     return UserView.model_validate(dict(row))
+
+
+UPDATE_PROFILE = """
+UPDATE users SET profile_public = coalesce($2, profile_public), allow_contact = coalesce($3, allow_contact),
+       full_name = CASE WHEN $4 THEN $5 ELSE full_name END, bio = CASE WHEN $6 THEN $7 ELSE bio END
+WHERE id = $1
+"""
+
+
+async def update_profile(conn: asyncpg.Connection, user_id: UUID, profile_public: bool | None,
+                         allow_contact: bool | None, set_name: bool, full_name: str | None, set_bio: bool,
+                         bio: str | None) -> None:
+    await conn.execute(UPDATE_PROFILE, user_id, profile_public, allow_contact, set_name, full_name, set_bio, bio)
 
 
 async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> UserView | None:

@@ -110,7 +110,7 @@ async def comment_tally(conn: asyncpg.Connection, comment_id: UUID) -> asyncpg.R
 # -- follows and profiles ---------------------------------------------------------------------------
 
 USER_BY_NAME = """
-SELECT id, username, full_name, bio, avatar_url, created_at FROM users
+SELECT id, username, full_name, bio, avatar_url, created_at, profile_public, allow_contact, email FROM users
 WHERE lower(username) = lower($1) AND is_active
 """
 FOLLOW = "INSERT INTO user_follows (follower_id, following_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -118,7 +118,8 @@ UNFOLLOW = "DELETE FROM user_follows WHERE follower_id = $1 AND following_id = $
 FOLLOWS = "SELECT EXISTS (SELECT 1 FROM user_follows WHERE follower_id = $1 AND following_id = $2)"
 STATS = """
 SELECT total_entries, public_entries, evaluated_entries, best_overall_ranking, best_efficiency_ranking,
-       total_tokens_used, total_tool_calls, average_score, total_upvotes, follower_count, following_count, updated_at
+       total_tokens_used, total_tool_calls, average_score, total_upvotes, follower_count, following_count,
+       public_agents_count, public_tools_count, total_downloads, review_count, reputation_score, updated_at
 FROM user_stats WHERE user_id = $1
 """
 FOLLOWERS = """

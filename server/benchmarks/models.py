@@ -398,11 +398,19 @@ class UserStats(Outbound):
     total_upvotes: int = 0
     follower_count: int = 0
     following_count: int = 0
+    public_agents_count: int = Field(0, description="marketplace: their published agents")
+    public_tools_count: int = Field(0, description="marketplace: their published tools")
+    total_downloads: int = Field(0, description="marketplace: clones and uses of their published items")
+    review_count: int = Field(0, description="marketplace: reviews of their items")
+    reputation_score: float = Field(0.0, description="marketplace: the average rating of their items, 0-5")
     updated_at: datetime | None = None
 
 
 class Profile(Outbound):
     user: PersonView
+    profile_public: bool = Field(True, description="false: only their name is shown to others")
+    allow_contact: bool = False
+    contact_email: str | None = Field(None, description="when they allow contact and you are signed in")
     stats: UserStats
     following: bool = Field(description="you follow them")
     entries: list[EntryView] = Field(description="their latest public entries")

@@ -37,14 +37,20 @@ async def set_follow(core: Core, actor: Actor, username: str, on: bool) -> Follo
 
 
 async def profile(core: Core, actor: Actor, username: str) -> Profile:
+    """A user's profile. One that is not public shows others only the name (and a contact, if allowed)."""
     async with core.db.acquire() as conn:
         user = await _user(conn, username)
-        stats = await cs.stats(conn, user["id"])
+        shown = user["profile_public"] or actor.is_admin or (actor.is_user and actor.id == user["id"])
+        stats = await cs.stats(conn, user["id"]) if shown else None
         following = bool(actor.is_user and await cs.follows(conn, actor.id, user["id"]))  # type: ignore[arg-type]
-        rows = await store.list_entries(conn, admin=False, viewer_user=None, viewer_agent=None, mine=False, task=None,
-                                        status=None, user=user["username"], q=None, after=(None, None), limit=20)
-    return Profile(user=PersonView(id=user["id"], username=user["username"], full_name=user["full_name"],
-                                   avatar_url=user["avatar_url"], bio=user["bio"], since=user["created_at"]),
+        rows = [] if not shown else await store.list_entries(
+            conn, admin=False, viewer_user=None, viewer_agent=None, mine=False, task=None, status=None,
+            user=user["username"], q=None, after=(None, None), limit=20)
+    person = PersonView(id=user["id"], username=user["username"], full_name=user["full_name"] if shown else None,
+                        avatar_url=user["avatar_url"] if shown else None, bio=user["bio"] if shown else None,
+                        since=user["created_at"])
+    return Profile(user=person, profile_public=user["profile_public"], allow_contact=user["allow_contact"],
+                   contact_email=user["email"] if user["allow_contact"] and actor.id is not None else None,
                    stats=UserStats.model_validate(dict(stats)) if stats else UserStats(),
                    following=following, entries=[views.entry_view(r) for r in rows])
 

@@ -41,6 +41,8 @@ class ToolRef(Inbound):
 
     name: Text(100, 1)
     config: JsonObject = Field(default_factory=dict)
+    tool_id: UUID | None = Field(None, description="a tool of the marketplace this is (its listing shows the agent)")
+    version: Version | None = Field(None, description="the tool's version this agent was built with")
 
 
 # -- agent profiles (on the one agents table) -------------------------------------------------------
@@ -194,6 +196,8 @@ class OwnedView(SharedView):
     created_by_user_id: UUID | None
     created_by_agent_id: UUID | None
     remixed_from: UUID | None
+    remixed_from_version: str | None = Field(None, description="the exact version it was remixed from")
+    remix_relation: Literal["fork", "adapt", "compose"] | None = None
 
 
 class ToolView(OwnedView):
@@ -240,6 +244,7 @@ class ProfileView(SharedView):
     agent_id: UUID
     name: str
     display_name: str
+    description: str | None = None
     owner_id: UUID | None
     is_active: bool
     role: str | None
@@ -252,6 +257,8 @@ class ProfileView(SharedView):
     category: str | None
     tags: list[str]
     remixed_from: UUID | None
+    remixed_from_version: str | None = Field(None, description="the exact version it was remixed from")
+    remix_relation: Literal["fork", "adapt", "compose"] | None = None
 
 
 class ToolPage(Outbound):

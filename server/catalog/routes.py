@@ -33,7 +33,7 @@ WRITE = "rate_rest_write"
 
 
 @routes.patch("/api/agents/{agent_id}", body=ProfilePatch, response=ProfileView, auth="required", rate=WRITE,
-              errors=["agent.not_found", "catalog.forbidden", "agent.inactive"])
+              errors=["agent.not_found", "catalog.forbidden", "agent.inactive", "tool.not_found"])
 async def update_profile(call: Call, body: ProfilePatch) -> ProfileView:
     """Set any of an agent's crew profile fields: role, goal, backstory, tools, ... (the agent or its owner)."""
     return await service.update_profile(call.core, call.actor, call.uuid("agent_id"), body)

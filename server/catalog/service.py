@@ -220,6 +220,18 @@ def may_edit_profile(actor: Actor, row: asyncpg.Record) -> bool:
     return actor.is_user and row["owner_id"] is not None and row["owner_id"] == actor.id
 
 
+async def check_tool_refs(conn: asyncpg.Connection, actor: Actor, tools: list[dict[str, Any]]) -> None:
+    """Each tool an agent names by ``tool_id`` is one the actor may see (``tool.not_found`` else)."""
+    for i, ref in enumerate(tools):
+        if ref.get("tool_id") is None:
+            continue
+        row = await store.get(conn, TOOLS, UUID(str(ref["tool_id"])))
+        if row is None or not sees(actor, row):
+            raise AppError("tool.not_found", "no such tool", 404, details=[
+                {"loc": ["tools", i, "tool_id"], "msg": "no such tool", "type": "not_found"}])
+        ref["tool_id"] = str(ref["tool_id"])
+
+
 async def get_profile(core: Core, actor: Actor, agent_id: UUID) -> ProfileView:
     async with core.db.acquire() as conn:
         row = await store.profile(conn, agent_id)
@@ -236,6 +248,8 @@ async def update_profile(core: Core, actor: Actor, agent_id: UUID, patch: Profil
     for name in ("tools", "tags"):
         if name in values and values[name] is None:
             values[name] = []
+    if values.get("tools"):
+        values["tools"] = [{k: v for k, v in t.items() if v is not None} for t in values["tools"]]
     async with core.db.acquire() as conn, conn.transaction():
         row = await store.profile(conn, agent_id, lock=True)
         if row is None or not profile_visible(actor, row):
@@ -244,6 +258,7 @@ async def update_profile(core: Core, actor: Actor, agent_id: UUID, patch: Profil
             raise forbidden("agent")
         if not row["is_active"]:
             raise AppError("agent.inactive", "the agent is deactivated", 409)
+        await check_tool_refs(conn, actor, values.get("tools") or [])
         await store.write_profile(conn, row, values)
         await audit.record(conn, actor, "agent.profile_updated", resource_type="agent", resource_id=agent_id,
                            details={"fields": sorted(values)})

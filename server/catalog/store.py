@@ -34,16 +34,16 @@ INSERT INTO tools (name, description, tool_type, configuration, code, language, 
 is_public, is_template, allow_remixes, version, version_notes, created_by_user_id,
 created_by_agent_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, name, description, tool_type, configuration, code, language,
 parameters, usage_examples, tags, is_public, is_template, allow_remixes, version, version_notes"""
 TOOL_BY_ID = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, name, description, tool_type, configuration, code, language,
 parameters, usage_examples, tags, is_public, is_template, allow_remixes, version, version_notes FROM tools WHERE id = $1
 """
 LOCK_TOOL = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, name, description, tool_type, configuration, code, language,
 parameters, usage_examples, tags, is_public, is_template, allow_remixes, version, version_notes FROM tools WHERE id = $1 FOR UPDATE
 """
@@ -53,12 +53,12 @@ name = $2, description = $3, tool_type = $4, configuration = $5, code = $6, lang
 parameters = $8, usage_examples = $9, tags = $10, is_public = $11, is_template = $12, allow_remixes
 = $13, version = $14, version_notes = $15
 WHERE id = $1
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, name, description, tool_type, configuration, code, language,
 parameters, usage_examples, tags, is_public, is_template, allow_remixes, version, version_notes"""
 DELETE_TOOL = "DELETE FROM tools WHERE id = $1"
 LIST_TOOLS = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, name, description, tool_type, configuration, code, language,
 parameters, usage_examples, tags, is_public, is_template, allow_remixes, version, version_notes FROM tools
 WHERE (is_public OR $3 OR created_by_user_id = $1 OR created_by_agent_id = $2)
@@ -76,16 +76,16 @@ INSERT INTO tasks (title, description, expected_output, context, output_format, 
 is_public, is_template, allow_remixes, version, version_notes, created_by_user_id,
 created_by_agent_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, expected_output, context, output_format,
 agent_id, category, tags, human_input, is_public, is_template, allow_remixes, version, version_notes"""
 TASK_BY_ID = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, expected_output, context, output_format,
 agent_id, category, tags, human_input, is_public, is_template, allow_remixes, version, version_notes FROM tasks WHERE id = $1
 """
 LOCK_TASK = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, expected_output, context, output_format,
 agent_id, category, tags, human_input, is_public, is_template, allow_remixes, version, version_notes FROM tasks WHERE id = $1 FOR UPDATE
 """
@@ -95,12 +95,12 @@ title = $2, description = $3, expected_output = $4, context = $5, output_format 
 category = $8, tags = $9, human_input = $10, is_public = $11, is_template = $12, allow_remixes =
 $13, version = $14, version_notes = $15
 WHERE id = $1
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, expected_output, context, output_format,
 agent_id, category, tags, human_input, is_public, is_template, allow_remixes, version, version_notes"""
 DELETE_TASK = "DELETE FROM tasks WHERE id = $1"
 LIST_TASKS = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, expected_output, context, output_format,
 agent_id, category, tags, human_input, is_public, is_template, allow_remixes, version, version_notes FROM tasks
 WHERE (is_public OR $3 OR created_by_user_id = $1 OR created_by_agent_id = $2)
@@ -118,18 +118,18 @@ INSERT INTO scenarios (title, description, industry, challenge, learning_objecti
 pdf_bytes, category, tags, is_public, is_template, allow_remixes, version, version_notes,
 created_by_user_id, created_by_agent_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, industry, challenge, learning_objectives,
 source_type, pdf_content, pdf_pages, pdf_bytes, category, tags, is_public, is_template,
 allow_remixes, version, version_notes"""
 SCENARIO_BY_ID = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, industry, challenge, learning_objectives,
 source_type, pdf_content, pdf_pages, pdf_bytes, category, tags, is_public, is_template,
 allow_remixes, version, version_notes FROM scenarios WHERE id = $1
 """
 LOCK_SCENARIO = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, industry, challenge, learning_objectives,
 source_type, pdf_content, pdf_pages, pdf_bytes, category, tags, is_public, is_template,
 allow_remixes, version, version_notes FROM scenarios WHERE id = $1 FOR UPDATE
@@ -140,13 +140,13 @@ title = $2, description = $3, industry = $4, challenge = $5, learning_objectives
 $7, pdf_content = $8, pdf_pages = $9, pdf_bytes = $10, category = $11, tags = $12, is_public = $13,
 is_template = $14, allow_remixes = $15, version = $16, version_notes = $17
 WHERE id = $1
-RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+RETURNING id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, industry, challenge, learning_objectives,
 source_type, pdf_content, pdf_pages, pdf_bytes, category, tags, is_public, is_template,
 allow_remixes, version, version_notes"""
 DELETE_SCENARIO = "DELETE FROM scenarios WHERE id = $1"
 LIST_SCENARIOS = """
-SELECT id, created_by_user_id, created_by_agent_id, remixed_from, usage_count, clone_count, average_rating,
+SELECT id, created_by_user_id, created_by_agent_id, remixed_from, remixed_from_version, remix_relation, usage_count, clone_count, average_rating,
 rating_count, created_at, updated_at, title, description, industry, challenge, learning_objectives,
 source_type, pdf_content, pdf_pages, pdf_bytes, category, tags, is_public, is_template,
 allow_remixes, version, version_notes FROM scenarios
@@ -214,7 +214,7 @@ async def list_items(conn: asyncpg.Connection, table: Table, *, viewer_user: UUI
 PROFILE_COLUMNS = ("role", "goal", "backstory", "tools", "verbose", "allow_delegation", "reasoning", "category",
                    "tags", *SHARED)
 PROFILE_SELECT = """
-SELECT a.id AS agent_id, a.name, a.display_name, a.owner_id, a.is_active,
+SELECT a.id AS agent_id, a.name, a.display_name, a.description, a.owner_id, a.is_active,
        p.role, p.goal, p.backstory, coalesce(p.tools, '[]'::jsonb) AS tools,
        coalesce(p."verbose", false) AS verbose, coalesce(p.allow_delegation, false) AS allow_delegation,
        coalesce(p.reasoning, false) AS reasoning, p.category, coalesce(p.tags, '[]'::jsonb) AS tags,
@@ -222,7 +222,7 @@ SELECT a.id AS agent_id, a.name, a.display_name, a.owner_id, a.is_active,
        coalesce(p.allow_remixes, true) AS allow_remixes, coalesce(p.version, '1.0.0') AS version,
        p.version_notes, coalesce(p.usage_count, 0) AS usage_count, coalesce(p.clone_count, 0) AS clone_count,
        coalesce(p.average_rating, 0) AS average_rating, coalesce(p.rating_count, 0) AS rating_count,
-       p.remixed_from, coalesce(p.created_at, a.created_at) AS created_at,
+       p.remixed_from, p.remixed_from_version, p.remix_relation, coalesce(p.created_at, a.created_at) AS created_at,
        greatest(a.updated_at, p.updated_at) AS updated_at, a.created_at AS listed_at
 FROM agents a LEFT JOIN agent_profiles p ON p.agent_id = a.id
 """

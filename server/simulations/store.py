@@ -141,9 +141,15 @@ SELECT id, title, description, industry, challenge, learning_objectives, source_
        version, is_public, created_by_user_id, created_by_agent_id
 FROM scenarios WHERE id = $1
 """
+# A simulation that starts uses its scenario, its tasks, its crew's profiles and the marketplace tools
+# those profiles name (each once).
 COUNT_USAGE = """
 WITH sc AS (UPDATE scenarios SET usage_count = usage_count + 1 WHERE id = $1),
-     tk AS (UPDATE tasks SET usage_count = usage_count + 1 WHERE id = ANY($2::uuid[]))
+     tk AS (UPDATE tasks SET usage_count = usage_count + 1 WHERE id = ANY($2::uuid[])),
+     tl AS (UPDATE tools SET usage_count = usage_count + 1 WHERE id IN (
+         SELECT (t ->> 'tool_id')::uuid FROM agent_profiles p, jsonb_array_elements(p.tools) t
+         WHERE p.agent_id = ANY($3::uuid[])
+           AND t ->> 'tool_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'))
 UPDATE agent_profiles SET usage_count = usage_count + 1 WHERE agent_id = ANY($3::uuid[])
 """
 
