@@ -78,9 +78,12 @@ CREATE TABLE marketplace_listings (
     remix_relation        varchar(10),
     created_at            timestamptz NOT NULL,
     updated_at            timestamptz NOT NULL,
+    -- what search matches: the name, then the start of the description
+    search_text           text GENERATED ALWAYS AS (name || ' ' || left(description, 500)) STORED,
     PRIMARY KEY (kind, item_id)
 );
--- One index per sort, by kind and across kinds for the newest; search by trigram on name and description.
+-- One index per sort, by kind and across kinds for the newest. Search: a trigram GiST index, which
+-- hands out rows nearest first (ORDER BY q <<-> search_text LIMIT n reads n rows, however common a word).
 CREATE INDEX listings_newest_idx ON marketplace_listings (kind, created_at DESC, item_id DESC) WHERE is_public;
 CREATE INDEX listings_newest_all_idx ON marketplace_listings (created_at DESC, item_id DESC) WHERE is_public;
 CREATE INDEX listings_used_idx ON marketplace_listings (kind, usage_count DESC, item_id DESC) WHERE is_public;
@@ -88,9 +91,7 @@ CREATE INDEX listings_cloned_idx ON marketplace_listings (kind, clone_count DESC
 CREATE INDEX listings_rated_idx ON marketplace_listings (kind, average_rating DESC, rating_count DESC, item_id DESC)
     WHERE is_public;
 CREATE INDEX listings_trending_idx ON marketplace_listings (kind, trend_score DESC, item_id DESC) WHERE is_public;
-CREATE INDEX listings_name_trgm_idx ON marketplace_listings USING gin (name gin_trgm_ops) WHERE is_public;
-CREATE INDEX listings_description_trgm_idx ON marketplace_listings USING gin (description gin_trgm_ops)
-    WHERE is_public;
+CREATE INDEX listings_search_idx ON marketplace_listings USING gist (search_text gist_trgm_ops) WHERE is_public;
 CREATE INDEX listings_tags_idx ON marketplace_listings USING gin (tags jsonb_path_ops) WHERE is_public;
 CREATE INDEX listings_owner_idx ON marketplace_listings (owner_user_id, created_at DESC);
 CREATE INDEX listings_remixed_idx ON marketplace_listings (kind, remixed_from) WHERE remixed_from IS NOT NULL;

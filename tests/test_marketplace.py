@@ -269,6 +269,21 @@ async def test_collections_order_hide_private_items_and_can_be_followed(arena, d
     assert [(i["position"], i["name"]) for i in r.body["items"]] == [(1, "tool 2"), (2, "tool 0"),
                                                                    (3, "mk-col-agent")]
 
+    # An item of someone else's that goes private stays in its place but out of sight, also for the owner,
+    # who reorders what they see.
+    bobs = await _tool(api, bob, "bob's saw")
+    await api.post(f"/api/tools/{bobs['id']}/publish", {}, token=bob)
+    r = await api.post(f"/api/collections/{cid}/items", {"kind": "tool", "item_id": bobs["id"]}, token=alice)
+    assert r.body["items"][-1]["is_public"] is True and r.body["item_count"] == 4
+    await api.post(f"/api/tools/{bobs['id']}/unpublish", token=bob)
+    mine = await api.get(f"/api/collections/{cid}", token=alice)
+    assert [i["name"] for i in mine.body["items"]] == ["tool 2", "tool 0", "mk-col-agent"]
+    assert [i["is_public"] for i in mine.body["items"]] == [False, True, True]
+    r = await api.put(f"/api/collections/{cid}/order", {"items": [
+        {"kind": i["kind"], "item_id": i["id"]} for i in reversed(mine.body["items"])]}, token=alice)
+    assert r.status == 200 and [i["name"] for i in r.body["items"]] == ["mk-col-agent", "tool 0", "tool 2"]
+    assert (await api.get(f"/api/collections/{cid}", token=bob)).body["items"][-1]["name"] == "bob's saw"
+
     # Follows are counted by the database, once per person.
     f = await asyncio.gather(*(api.post(f"/api/collections/{cid}/follow", token=bob) for _ in range(3)))
     assert all(x.status == 200 for x in f)
@@ -349,3 +364,145 @@ async def test_profiles_count_what_people_publish_and_respect_privacy(arena, dat
     assert hidden.body["contact_email"] == alice_user["email"]
     assert (await api.get("/api/users/mk-prof-alice/profile")).body["contact_email"] is None
     assert (await api.get("/api/users/mk-prof-alice/profile", token=alice)).body["user"]["bio"] == "hi"
+    await api.post("/api/users/mk-prof-alice/follow", token=bob)
+    assert (await api.get("/api/users/mk-prof-alice/followers", token=bob)).body["items"] == []
+    assert [p["username"] for p in (await api.get("/api/users/mk-prof-alice/followers", token=alice)).body["items"]] \
+        == ["mk-prof-bob"]
+
+
+async def test_a_simulation_pins_published_versions_and_counts_as_usage(arena, database_url: str) -> None:
+    from .sim_support import ended, new_member, scenario_and_tasks
+
+    api = arena.api
+    _, alice = await api.new_user("mk-pin-alice")
+    _, bob = await api.new_user("mk-pin-bob")
+    scenario, (task,) = await scenario_and_tasks(api, alice, ["Price the goods"])
+    tool = await _tool(api, alice, "pricer")
+    member = await new_member(api, arena.url, "mk-pin-member", alice, role="analyst")
+    await api.patch(f"/api/agents/{member.id}", {"tools": [{"name": "pricer", "tool_id": tool["id"]}]}, token=alice)
+    for kind, item in (("scenarios", scenario), ("tasks", task), ("agents", member.agent)):
+        assert (await api.post(f"/api/{kind}/{item['id']}/publish", {}, token=alice)).status == 201
+    # The live items move on after 1.0.0 was published.
+    await api.patch(f"/api/scenarios/{scenario['id']}", {"title": "Acme price war, revised"}, token=alice)
+    await api.patch(f"/api/tasks/{task['id']}", {"title": "Price the goods again"}, token=alice)
+    await api.patch(f"/api/agents/{member.id}", {"role": "senior analyst"}, token=alice)
+    await api.post(f"/api/scenarios/{scenario['id']}/publish", {"version": "2.0.0", "is_public": False}, token=alice)
+
+    body = {"scenario_id": scenario["id"], "crew": [{"agent_id": member.id, "task_ids": [task["id"]]}],
+            "connect_wait_s": 5}
+    count = await sql_value(database_url, "SELECT count(*) FROM simulations")
+    r = await api.post("/api/simulations", {**body, "pins": {tool["id"]: "1.0.0"}}, token=alice)
+    assert r.status == 422 and r.code == "simulation.bad_pin"
+    r = await api.post("/api/simulations", {**body, "pins": {task["id"]: "7.0.0"}}, token=alice)
+    assert r.status == 404 and r.code == "marketplace.version_not_found"
+    # Bob may use Alice's public items, not her private draft.
+    await api.patch(f"/api/agents/{member.id}", {"is_public": True}, token=alice)
+    r = await api.post("/api/simulations", {**body, "pins": {scenario["id"]: "2.0.0"}}, token=bob)
+    assert r.status == 404 and r.code == "marketplace.version_not_found"
+    assert await sql_value(database_url, "SELECT count(*) FROM simulations") == count
+
+    pins = {scenario["id"]: "1.0.0", task["id"]: "1.0.0", member.id: "1.0.0"}
+    sim = await api.post("/api/simulations", {**body, "pins": pins}, token=alice)
+    assert sim.status == 201, sim.body
+    assert sim.body["pins"] == pins
+    snap = (await api.get(f"/api/simulations/{sim.body['id']}", token=alice)).body
+    assert snap["scenario"]["title"] == "Acme price war" and snap["tasks"][0]["task"]["title"] == "Price the goods"
+    assert (await api.post(f"/api/simulations/{sim.body['id']}/start", token=alice)).status == 200
+    done = await ended(api, alice, sim.body["id"])
+    assert done["status"] == "completed", done
+    # What the crew got was the pinned version, not the items as they are now.
+    assert [t["task"]["title"] for t in member.tasks()] == ["Price the goods"]
+    assert done["scenario"]["title"] == "Acme price war" and done["scenario"]["pinned"]
+    assert done["crew"][0]["agent_snapshot"]["role"] == "analyst"
+    # Using the items counted, the tool its agent names too.
+    for kind, item in (("scenarios", scenario), ("tasks", task), ("agents", member.agent), ("tools", tool)):
+        assert (await api.get(f"/api/{kind}/{item['id']}/listing", token=alice)).body["usage_count"] == 1, kind
+    await member.disconnect()
+
+
+async def test_bad_payloads_on_every_marketplace_route_are_refused_and_change_nothing(arena, database_url: str) -> None:
+    api = arena.api
+    _, alice = await api.new_user("mk-bad-alice")
+    _, bob = await api.new_user("mk-bad-bob")
+    tool = await _tool(api, alice, "hammer")
+    await api.post(f"/api/tools/{tool['id']}/publish", {}, token=alice)
+    agent, _ = await api.new_agent("mk-bad-agent", token=alice)
+    await api.patch(f"/api/agents/{agent['id']}", {"role": "x", "is_public": True}, token=alice)
+    col = (await api.post("/api/collections", {"name": "kit", "is_public": True}, token=alice)).body
+    tpl = (await api.post("/api/agent-templates", {"name": "t", "template_data": {}}, token=alice)).body
+    t, c, a = tool["id"], col["id"], agent["id"]
+    tables = ("item_versions", "marketplace_listings", "tools", "agents", "tool_reviews", "agent_reviews",
+              "collections", "collection_agents", "collection_tools", "collection_follows", "agent_templates",
+              "task_templates", "simulations")
+
+    async def counts() -> list[int]:
+        return [await sql_value(database_url, f"SELECT count(*) FROM {name}") for name in tables]  # noqa: S608
+
+    before = await counts()
+    cases = [
+        ("POST", f"/api/tools/{t}/publish", {"version": "a b"}, alice, "validation.failed"),
+        ("POST", f"/api/tools/{t}/publish", {"version_notes": "x" * 5001}, alice, "validation.failed"),
+        ("POST", f"/api/tools/{t}/publish", {"is_public": "yes please"}, alice, "validation.failed"),
+        ("POST", f"/api/tools/{t}/publish", [1, 2], alice, "validation.failed"),
+        ("POST", "/api/tools/not-a-uuid/publish", {}, alice, "validation.failed"),
+        ("POST", f"/api/agents/{a}/publish", {"surprise": 1}, alice, "validation.failed"),
+        ("POST", f"/api/tools/{t}/remix", {"relation": "steal"}, bob, "validation.failed"),
+        ("POST", f"/api/tools/{t}/remix", {"version": "\u0000"}, bob, "validation.failed"),
+        ("POST", f"/api/agents/{a}/remix", {"name": "no spaces allowed"}, bob, "validation.failed"),
+        ("POST", f"/api/agents/{a}/remix", {"name": "mk-bad-agent"}, bob, "agent.name_taken"),
+        ("POST", f"/api/scenarios/{t}/remix", {}, bob, "scenario.not_found"),
+        ("GET", f"/api/tools/{t}/versions/9.9.9", None, bob, "marketplace.version_not_found"),
+        ("GET", "/api/tasks/00000000-0000-0000-0000-000000000000/lineage", None, bob, "task.not_found"),
+        ("POST", f"/api/tools/{t}/reviews", {"rating": 6}, bob, "validation.failed"),
+        ("POST", f"/api/tools/{t}/reviews", {"rating": 0}, bob, "validation.failed"),
+        ("POST", f"/api/tools/{t}/reviews", {"rating": 4, "comment": "x" * 5001}, bob, "validation.failed"),
+        ("POST", f"/api/tools/{t}/reviews", {"rating": "five"}, bob, "validation.failed"),
+        ("POST", f"/api/agents/{a}/reviews", {"rating": 2**40}, bob, "validation.failed"),
+        ("PATCH", f"/api/tools/{t}/reviews/mine", {"rating": 3}, bob, "marketplace.review_not_found"),
+        ("PATCH", f"/api/tools/{t}/reviews/mine", {"rating": 9}, bob, "validation.failed"),
+        ("GET", f"/api/tools/{t}/reviews", {"limit": 0}, bob, "validation.failed"),
+        ("GET", f"/api/tools/{t}/reviews", {"cursor": "garbage"}, bob, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"sort": "loudest"}, None, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"kind": "robots"}, None, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"min_rating": 9}, None, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"q": "x" * 101}, None, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"cursor": "bm90IGEgY3Vyc29y"}, None, "validation.failed"),
+        ("GET", "/api/marketplace/search", {"limit": 1000}, None, "validation.failed"),
+        ("POST", "/api/collections", {"name": ""}, alice, "validation.failed"),
+        ("POST", "/api/collections", {"name": "x", "is_public": 3}, alice, "validation.failed"),
+        ("POST", "/api/collections", {"name": "kit"}, None, "auth.required"),
+        ("PATCH", f"/api/collections/{c}", {"name": None}, alice, "validation.failed"),
+        ("POST", f"/api/collections/{c}/items", {"kind": "task", "item_id": t}, alice, "validation.failed"),
+        ("POST", f"/api/collections/{c}/items", {"kind": "tool", "item_id": "nope"}, alice, "validation.failed"),
+        ("POST", f"/api/collections/{c}/items", {"kind": "tool", "item_id": t, "position": 0}, alice,
+         "validation.failed"),
+        ("POST", f"/api/collections/{c}/items", {"kind": "agent", "item_id": t}, alice, "agent.not_found"),
+        ("DELETE", f"/api/collections/{c}/items/task/{t}", None, alice, "validation.failed"),
+        ("DELETE", f"/api/collections/{c}/items/tool/{t}", None, alice, "collection.item_not_found"),
+        ("PUT", f"/api/collections/{c}/order", {"items": [{"kind": "tool", "item_id": t}]}, alice,
+         "collection.bad_order"),
+        ("PUT", f"/api/collections/{c}/order", {"items": "all"}, alice, "validation.failed"),
+        ("POST", f"/api/collections/{c}/follow", None, alice, "collection.own"),
+        ("GET", "/api/collections", {"mine": "true"}, None, "auth.required"),
+        ("POST", "/api/agent-templates", {"name": "x", "template_data": {"tools": "all"}}, alice,
+         "validation.failed"),
+        ("POST", "/api/task-templates", {"name": "x", "template_data": {"title": ""}}, alice, "validation.failed"),
+        ("POST", "/api/task-templates", {"name": "x"}, alice, "validation.failed"),
+        ("PATCH", f"/api/agent-templates/{tpl['id']}", {"template_data": {"verbose": "loud"}}, alice,
+         "validation.failed"),
+        ("POST", f"/api/agent-templates/{tpl['id']}/use", {"name": "mk-bad-agent"}, alice, "agent.name_taken"),
+        ("POST", f"/api/agent-templates/{tpl['id']}/use", {"name": "x"}, alice, "validation.failed"),
+        ("POST", f"/api/agent-templates/{tpl['id']}/use", {"name": "mk-bad-new"}, bob, "template.not_found"),
+        ("POST", f"/api/agent-templates/{tpl['id']}/use", {"name": "mk-bad-new", "overrides": {
+            "tools": [{"name": "x", "tool_id": "00000000-0000-0000-0000-000000000000"}]}}, alice, "tool.not_found"),
+        ("PATCH", "/api/me/profile", {"profile_public": "maybe"}, alice, "validation.failed"),
+        ("PATCH", "/api/me/profile", {"bio": "x" * 2001}, alice, "validation.failed"),
+    ]
+    for method, path, body, token, code in cases:
+        if method == "GET":
+            r = await api.get(path, params=body, token=token)
+        else:
+            r = await api.request(method, path, body, token=token)
+        assert r.code == code, (method, path, body, r.status, r.body)
+        assert 400 <= r.status < 500, (method, path, r.status)
+    assert await counts() == before

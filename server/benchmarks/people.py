@@ -40,7 +40,7 @@ async def profile(core: Core, actor: Actor, username: str) -> Profile:
     """A user's profile. One that is not public shows others only the name (and a contact, if allowed)."""
     async with core.db.acquire() as conn:
         user = await _user(conn, username)
-        shown = user["profile_public"] or actor.is_admin or (actor.is_user and actor.id == user["id"])
+        shown = _shown(actor, user)
         stats = await cs.stats(conn, user["id"]) if shown else None
         following = bool(actor.is_user and await cs.follows(conn, actor.id, user["id"]))  # type: ignore[arg-type]
         rows = [] if not shown else await store.list_entries(
@@ -55,9 +55,17 @@ async def profile(core: Core, actor: Actor, username: str) -> Profile:
                    following=following, entries=[views.entry_view(r) for r in rows])
 
 
-async def people(core: Core, username: str, followers: bool, q: CursorPage) -> PersonPage:
+def _shown(actor: Actor, user: Any) -> bool:
+    """Whether ``actor`` sees the details of ``user``'s profile (public, their own, or an admin)."""
+    return bool(user["profile_public"]) or actor.is_admin or (actor.is_user and actor.id == user["id"])
+
+
+async def people(core: Core, actor: Actor, username: str, followers: bool, q: CursorPage) -> PersonPage:
+    """Followers or followed of a user: an empty page for a profile that is not public."""
     async with core.db.acquire() as conn:
         user = await _user(conn, username)
+        if not _shown(actor, user):
+            return PersonPage(items=[], next_cursor=None)
         rows = await cs.people(conn, user["id"], followers, q.after, q.limit + 1)
     page, cursor = cut_page(rows, q.limit, at="since")
     return PersonPage(items=[PersonView(id=r["id"], username=r["username"], full_name=r["full_name"],

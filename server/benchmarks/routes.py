@@ -276,11 +276,11 @@ async def user_profile(call: Call) -> Profile:
             errors=["user.not_found"])
 async def user_followers(call: Call) -> PersonPage:
     """Who follows the user, most recent first."""
-    return await people.people(call.core, call.path["username"], True, call.query)  # type: ignore[arg-type]
+    return await people.people(call.core, call.actor, call.path["username"], True, call.query)  # type: ignore[arg-type]
 
 
 @routes.get("/api/users/{username}/following", query=CursorPage, response=PersonPage, auth="optional",
             errors=["user.not_found"])
 async def user_following(call: Call) -> PersonPage:
     """Whom the user follows, most recent first."""
-    return await people.people(call.core, call.path["username"], False, call.query)  # type: ignore[arg-type]
+    return await people.people(call.core, call.actor, call.path["username"], False, call.query)  # type: ignore[arg-type]

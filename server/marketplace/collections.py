@@ -61,7 +61,8 @@ async def _view(conn: asyncpg.Connection, actor: Actor, collection_id: UUID) -> 
         owner=row["owner"], follower_count=row["follower_count"], following=following, item_count=len(rows),
         items=[CollectionItem(position=i + 1, kind=r["kind"], id=r["id"], name=r["name"], description=r["description"],
                               version=r["version"], average_rating=r["average_rating"],
-                              rating_count=r["rating_count"], added_at=r["added_at"]) for i, r in enumerate(rows)],
+                              rating_count=r["rating_count"], is_public=r["is_public"], added_at=r["added_at"])
+               for i, r in enumerate(rows)],
         created_at=row["created_at"], updated_at=row["updated_at"])
 
 
@@ -128,12 +129,14 @@ async def reorder(core: Core, actor: Actor, collection_id: UUID, body: Collectio
     order = [(r.kind, r.item_id) for r in body.items]
     async with core.db.acquire() as conn, conn.transaction():
         await _owned(conn, actor, collection_id)
-        present = await cstore.all_items(conn, collection_id)
-        if len(set(order)) != len(order) or set(order) != present:
+        seen = [(r["kind"], r["id"]) for r in await cstore.items(conn, collection_id, _viewer(actor), actor.is_admin)]
+        if len(set(order)) != len(order) or set(order) != set(seen):
             raise AppError("collection.bad_order", "name every item of the collection once, in the order wanted", 422,
-                           details=[{"loc": ["items"], "msg": f"the collection has {len(present)} items",
+                           details=[{"loc": ["items"], "msg": f"the collection has {len(seen)} items you see",
                                      "type": "not_a_permutation"}])
-        await cstore.reorder(conn, collection_id, order)
+        # Items that went private since they were added (another's) keep their turn after the rest.
+        hidden = [x for x in await cstore.all_items_in_order(conn, collection_id) if x not in set(seen)]
+        await cstore.reorder(conn, collection_id, order + hidden)
         await audit.record(conn, actor, "collection.reordered", resource_type="collection", resource_id=collection_id)
         return await _view(conn, actor, collection_id)
 

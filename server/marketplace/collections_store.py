@@ -36,7 +36,7 @@ DELETE = "DELETE FROM collections WHERE id = $1"
 # items are left out.
 ITEMS = """
 SELECT x.order_index, x.kind, x.item_id AS id, l.name, l.description, l.version, l.average_rating, l.rating_count,
-       x.added_at
+       l.is_public, x.added_at
 FROM (
     SELECT order_index, 'agent' AS kind, agent_id AS item_id, added_at FROM collection_agents WHERE collection_id = $1
     UNION ALL
@@ -46,9 +46,11 @@ WHERE l.is_public OR $4 OR l.owner_user_id = $2 OR l.owner_agent_id = $3 OR (l.k
 ORDER BY x.order_index
 """
 ALL_ITEMS = """
-SELECT 'agent' AS kind, agent_id AS item_id FROM collection_agents WHERE collection_id = $1
-UNION ALL
-SELECT 'tool', tool_id FROM collection_tools WHERE collection_id = $1
+SELECT kind, item_id FROM (
+    SELECT order_index, 'agent' AS kind, agent_id AS item_id FROM collection_agents WHERE collection_id = $1
+    UNION ALL
+    SELECT order_index, 'tool', tool_id FROM collection_tools WHERE collection_id = $1
+) x ORDER BY order_index
 """
 NEXT_INDEX = """
 SELECT coalesce(max(order_index), 0) + 1 FROM (
@@ -137,8 +139,8 @@ async def items(conn: asyncpg.Connection, collection_id: UUID, viewer: tuple[UUI
     return await conn.fetch(ITEMS, collection_id, viewer[0], viewer[1], admin)
 
 
-async def all_items(conn: asyncpg.Connection, collection_id: UUID) -> set[tuple[str, UUID]]:
-    return {(r["kind"], r["item_id"]) for r in await conn.fetch(ALL_ITEMS, collection_id)}
+async def all_items_in_order(conn: asyncpg.Connection, collection_id: UUID) -> list[tuple[str, UUID]]:
+    return [(r["kind"], r["item_id"]) for r in await conn.fetch(ALL_ITEMS, collection_id)]
 
 
 async def add(conn: asyncpg.Connection, collection_id: UUID, kind: str, item_id: UUID, position: int | None) -> bool:

@@ -20,7 +20,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "most_cloned": ("clone_count", "id"),
     "best_rated": ("average_rating", "rating_count", "id"),
     "trending": ("trend_score", "id"),
-    "relevance": ("score", "id"),
+    "relevance": ("distance", "id"),
 }
 
 

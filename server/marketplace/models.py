@@ -298,7 +298,8 @@ class CollectionAdd(CollectionItemRef):
 
 
 class CollectionOrder(Inbound):
-    items: list[CollectionItemRef] = Field(max_length=1000, description="every item of the collection, in order")
+    items: list[CollectionItemRef] = Field(max_length=1000, description="every item of the collection you see, "
+                                           "in order (items gone private since stay after them)")
 
 
 class CollectionItem(Outbound):
@@ -310,6 +311,7 @@ class CollectionItem(Outbound):
     version: str
     average_rating: float
     rating_count: int
+    is_public: bool = Field(description="false: only you (and its owner) see it here")
     added_at: datetime
 
 

@@ -10,7 +10,6 @@ from uuid import UUID
 
 import asyncpg
 
-from ..catalog.store import like_pattern
 from .models import SORT_KEYS
 
 # -- the items' own marketplace columns, by kind -----------------------------------------------------
@@ -169,31 +168,28 @@ ORDER BY l.average_rating DESC, l.rating_count DESC, l.item_id DESC LIMIT $11"""
   AND ($9::integer IS NULL OR (l.trend_score, l.item_id) < ($9, $10::uuid))
 ORDER BY l.trend_score DESC, l.item_id DESC LIMIT $11""",
 }
-# Search: names and descriptions by word similarity (pg_trgm's <%, on the trigram indexes), or a name
-# containing the text; best match first.
+# Search: names and descriptions by word similarity (pg_trgm's <% to match, <<-> to order, both on
+# the GiST index over search_text): nearest first, so a page reads its own rows only. $11/$12: the
+# cursor's (distance, id).
 SEARCH = """
-SELECT * FROM (
-    SELECT l.kind, l.item_id AS id, l.name, l.description, l.category, l.industry, l.tool_type, l.tags,
-    u.username AS owner, l.owner_user_id, l.owner_agent_id, l.is_public, l.is_template, l.allow_remixes, l.version,
-    l.usage_count, l.clone_count, l.average_rating, l.rating_count, l.trend_score, l.remixed_from,
-    l.remixed_from_version, l.remix_relation, l.created_at, l.updated_at,
-    greatest(word_similarity($9, l.name), 0.8 * word_similarity($9, l.description),
-             CASE WHEN l.name ILIKE '%' || $10 || '%' THEN 1 ELSE 0 END)::float8 AS score
-    FROM marketplace_listings l LEFT JOIN users u ON u.id = l.owner_user_id
-    WHERE l.is_public
-      AND ($1::text IS NULL OR l.kind = $1)
-      AND ($2::text IS NULL OR l.category = $2)
-      AND ($3::text IS NULL OR l.industry = $3)
-      AND ($4::text IS NULL OR l.tool_type = $4)
-      AND ($5::jsonb IS NULL OR l.tags @> $5)
-      AND ($6::real IS NULL OR (l.rating_count > 0 AND l.average_rating >= $6))
-      AND ($7::boolean IS NULL OR l.is_template = $7)
-      AND ($8::text IS NULL OR lower(u.username) = lower($8))
-      AND ($9 <% l.name OR $9 <% l.description OR l.name ILIKE '%' || $10 || '%')
-) s
-WHERE ($11::float8 IS NULL OR (s.score, s.id) < ($11, $12::uuid))
-ORDER BY s.score DESC, s.id DESC
-LIMIT $13
+SELECT l.kind, l.item_id AS id, l.name, l.description, l.category, l.industry, l.tool_type, l.tags,
+u.username AS owner, l.owner_user_id, l.owner_agent_id, l.is_public, l.is_template, l.allow_remixes, l.version,
+l.usage_count, l.clone_count, l.average_rating, l.rating_count, l.trend_score, l.remixed_from,
+l.remixed_from_version, l.remix_relation, l.created_at, l.updated_at, ($9 <<-> l.search_text)::float8 AS distance
+FROM marketplace_listings l LEFT JOIN users u ON u.id = l.owner_user_id
+WHERE l.is_public
+  AND ($1::text IS NULL OR l.kind = $1)
+  AND ($2::text IS NULL OR l.category = $2)
+  AND ($3::text IS NULL OR l.industry = $3)
+  AND ($4::text IS NULL OR l.tool_type = $4)
+  AND ($5::jsonb IS NULL OR l.tags @> $5)
+  AND ($6::real IS NULL OR (l.rating_count > 0 AND l.average_rating >= $6))
+  AND ($7::boolean IS NULL OR l.is_template = $7)
+  AND ($8::text IS NULL OR lower(u.username) = lower($8))
+  AND $9 <% l.search_text
+  AND ($10::float8 IS NULL OR (($9 <<-> l.search_text)::float8, l.item_id) > ($10, $11::uuid))
+ORDER BY $9 <<-> l.search_text, l.item_id
+LIMIT $12
 """
 # Typo tolerance: word similarity from 0.45 (pg_trgm's default of 0.6 misses two typos in a word).
 # Custom plans: the optional filters ($n IS NULL OR ...) then use the index of the chosen order.
@@ -228,7 +224,7 @@ async def search(conn: asyncpg.Connection, q: str, filters: dict[str, Any], afte
     """Public listings matching ``q`` best first; run inside a transaction."""
     await conn.execute(SEARCH_SETTINGS)
     first, last = after if after is not None else (None, None)
-    return await conn.fetch(SEARCH, *_filters(filters), q, like_pattern(q), first, last, limit)
+    return await conn.fetch(SEARCH, *_filters(filters), q, first, last, limit)
 
 
 async def explain_browse(conn: asyncpg.Connection, sort: str, filters: dict[str, Any], limit: int) -> str:
@@ -241,7 +237,7 @@ async def explain_browse(conn: asyncpg.Connection, sort: str, filters: dict[str,
 
 async def explain_search(conn: asyncpg.Connection, q: str, filters: dict[str, Any], limit: int) -> str:
     await conn.execute(SEARCH_SETTINGS)
-    rows = await conn.fetch(EXPLAIN_SEARCH, *_filters(filters), q, like_pattern(q), None, None, limit)
+    rows = await conn.fetch(EXPLAIN_SEARCH, *_filters(filters), q, None, None, limit)
     return "\n".join(r[0] for r in rows)
 
 

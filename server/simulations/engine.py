@@ -18,7 +18,7 @@ import asyncpg
 from ..catalog import store as catalog_store
 from ..core import Core
 from ..realtime.outbox import Outbox
-from . import store, views
+from . import pins, store, views
 from .models import DONE_RUN, OPEN_RUN
 from .state import State
 
@@ -89,18 +89,19 @@ async def begin(core: Core, conn: asyncpg.Connection, out: Outbox, st: State, no
 
 async def _snapshot(conn: asyncpg.Connection, st: State) -> None:
     """Every member's profile and every task as they are now: the run uses these, whatever changes."""
+    pinned = await pins.load(conn, st.sim.get("pins") or {})
     serving = [m["agent_id"] for m in st.crew if m["agent_id"] is not None]
     profiles = {r["agent_id"]: r for r in await catalog_store.profiles(conn, serving)}
     for m in st.crew:
         if m["agent_id"] in profiles:
-            m["agent_snapshot"] = profile_snapshot(profiles[m["agent_id"]])
+            m["agent_snapshot"] = pins.apply(profile_snapshot(profiles[m["agent_id"]]), pinned.get(str(m["agent_id"])))
     tasks = await store.task_snapshots(conn, [r["task_id"] for r in st.runs if r["task_id"] is not None])
     for r in st.runs:
-        if r["task_id"] in tasks and not r["inherited"]:
+        if r["task_id"] in tasks and not r["inherited"] and str(r["task_id"]) not in pinned:
             snap = {k: (str(v) if isinstance(v, UUID) else v) for k, v in tasks[r["task_id"]].items()}
             r["task_snapshot"] = snap
             r["human_input"] = bool(snap["human_input"])
-    if st.sim["scenario_id"] is not None:
+    if st.sim["scenario_id"] is not None and str(st.sim["scenario_id"]) not in pinned:
         scenario = await store.scenario_snapshot(conn, st.sim["scenario_id"])
         if scenario is not None:
             st.sim["scenario_snapshot"] = {k: (str(v) if isinstance(v, UUID) else v) for k, v in scenario.items()}

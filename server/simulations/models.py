@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
+from ..catalog.models import Version
 from ..inputs import JsonObject, Ordinal, Seq, Text
 from ..pagination import CursorPage
 from ..realtime.models import RoomEvent
@@ -45,6 +46,10 @@ class SimulationCreate(Inbound):
     message_policy: Policy = "enqueue"
     crew_configuration: JsonObject = Field(default_factory=dict, description="the seed's crew configuration")
     is_public: bool = False
+    pins: dict[UUID, Version] = Field(
+        default_factory=dict, max_length=71,
+        description="a published version to use, by the id of the scenario, a task or a crew agent "
+                    "(default: each as it is when the simulation starts)")
 
     @model_validator(mode="after")
     def _crew(self) -> SimulationCreate:
@@ -266,6 +271,7 @@ class SimulationView(Outbound):
     iterations: int
     forked_from: UUID | None
     forked_from_position: int | None
+    pins: dict[str, str] = Field(default_factory=dict, description="the pinned versions, by item id")
     started_at: datetime | None
     completed_at: datetime | None
     created_at: datetime

@@ -49,7 +49,8 @@ TASK_ERRORS = ["simulation.not_found", "simulation.task_not_found", "simulation.
 
 @routes.post("/api/simulations", body=SimulationCreate, response=SimulationView, status=201, auth="required",
              rate=WRITE, errors=["scenario.not_found", "task.not_found", "agent.not_found",
-                                 "simulation.agent_not_available"])
+                                 "simulation.agent_not_available", "simulation.bad_pin",
+                                 "marketplace.version_not_found"])
 async def create_simulation(call: Call, body: SimulationCreate) -> SimulationView:
     """Create a simulation (ready): scenario, crew [{agent_id, task_ids}], process, limits and policies."""
     return await service.create(call.core, call.actor, body)

@@ -19,7 +19,7 @@ from ..pagination import cut_page
 from ..realtime import rooms
 from ..realtime.outbox import Outbox, run
 from ..wire import parse
-from . import engine, people, store, views
+from . import engine, people, pins, store, views
 from .access import own_run, refuse_answer, steerable_state, visible_state, wrong_state
 from .models import (
     DONE_RUN,
@@ -92,11 +92,12 @@ async def create(core: Core, actor: Actor, body: SimulationCreate) -> Simulation
                 raise AppError("task.not_found", "no such task", 404, details=[
                     {"loc": ["crew", "task_ids", i], "msg": "no such task", "type": "not_found"}])
             tasks[task_id] = row
+        pinned = await pins.resolve(conn, actor, body)
         sim_id = await store.insert_simulation(
             conn, body.scenario_id, body.title or scenario["title"], user_id, agent_id, body.crew_configuration,
             body.process, body.manager_agent_id, body.max_iterations, body.max_retries, body.task_timeout_s,
-            body.connect_wait_s, body.fallback_strategy, body.message_policy, body.is_public, _snap(scenario),
-            None, None)
+            body.connect_wait_s, body.fallback_strategy, body.message_policy, body.is_public,
+            pins.apply(_snap(scenario), pinned.get(str(body.scenario_id))), None, None, pins.versions(pinned))
         crew = [{"position": i + 1, "original_agent_id": a, "agent_id": a, "is_manager": False}
                 for i, a in enumerate(members)]
         runs: list[dict[str, Any]] = []
@@ -107,7 +108,7 @@ async def create(core: Core, actor: Actor, body: SimulationCreate) -> Simulation
                          "agent_id": body.manager_agent_id, "task_snapshot": _manage_task(scenario)})
         for m in body.crew:
             for task_id in m.task_ids:
-                snap = _snap(tasks[task_id])
+                snap = pins.apply(_snap(tasks[task_id]), pinned.get(str(task_id)))
                 runs.append({"position": len(runs) + 1, "kind": "task", "task_id": task_id,
                              "original_agent_id": m.agent_id, "agent_id": m.agent_id, "task_snapshot": snap,
                              "human_input": bool(snap["human_input"])})
@@ -326,7 +327,7 @@ async def fork(core: Core, actor: Actor, body: Fork) -> SimulationView:
             conn, s["scenario_id"], s["title"], user_id, agent_id, s["crew_configuration"], s["process_type"],
             s["manager_agent_id"], s["max_iterations"], s["max_retries"], s["task_timeout_s"], s["connect_wait_s"],
             s["fallback_strategy"], s["message_policy"], s["is_public"], s["scenario_snapshot"], st.id,
-            body.from_position)
+            body.from_position, s["pins"])
         await store.insert_crew(conn, sim_id, [
             {"position": m["position"], "original_agent_id": m["original_agent_id"],
              "agent_id": m["original_agent_id"], "is_manager": m["is_manager"]}  # a fresh start: fallbacks again

@@ -12,8 +12,8 @@ INSERT_SIMULATION = """
 INSERT INTO simulations (scenario_id, title, user_id, starter_agent_id, crew_configuration, process_type,
                          manager_agent_id, max_iterations, max_retries, task_timeout_s, connect_wait_s,
                          fallback_strategy, message_policy, is_public, scenario_snapshot, forked_from,
-                         forked_from_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                         forked_from_position, pins)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 RETURNING id
 """
 SIMULATION_BY_ID = """
@@ -22,7 +22,7 @@ s.id, s.scenario_id, s.title, s.user_id, s.starter_agent_id, s.crew_configuratio
 s.manager_agent_id, s.max_iterations, s.max_retries, s.task_timeout_s, s.connect_wait_s, s.fallback_strategy,
 s.message_policy, s.is_public, s.status, s.scenario_snapshot, s.completion_summary, s.failure_reason,
 s.fallback_log, s.iterations, s.deadline_at, s.forked_from, s.forked_from_position, s.started_at, s.completed_at,
-s.created_at, s.updated_at, r.last_seq, r.name AS room
+s.pins, s.created_at, s.updated_at, r.last_seq, r.name AS room
 FROM simulations s JOIN rooms r ON r.name = 'simulation:' || s.id::text
 WHERE s.id = $1
 """
@@ -47,7 +47,7 @@ s.id, s.scenario_id, s.title, s.user_id, s.starter_agent_id, s.crew_configuratio
 s.manager_agent_id, s.max_iterations, s.max_retries, s.task_timeout_s, s.connect_wait_s, s.fallback_strategy,
 s.message_policy, s.is_public, s.status, s.scenario_snapshot, s.completion_summary, s.failure_reason,
 s.fallback_log, s.iterations, s.deadline_at, s.forked_from, s.forked_from_position, s.started_at, s.completed_at,
-s.created_at, s.updated_at, r.last_seq, r.name AS room
+s.pins, s.created_at, s.updated_at, r.last_seq, r.name AS room
 FROM simulations s JOIN rooms r ON r.name = 'simulation:' || s.id::text
 WHERE ($1::varchar IS NULL OR s.status = $1)
   AND (NOT $2 OR s.user_id = $3 OR s.starter_agent_id = $4)

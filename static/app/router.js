@@ -15,6 +15,9 @@ const ROUTES = [
   { pattern: /^\/benchmarks\/([^/]+)$/, view: () => import("./views/benchmark_task.js"), nav: "benchmarks" },
   { pattern: /^\/entries\/([^/]+)$/, view: () => import("./views/entry.js"), nav: "benchmarks" },
   { pattern: /^\/users\/([^/]+)$/, view: () => import("./views/user.js"), nav: "benchmarks" },
+  { pattern: /^\/marketplace$/, view: () => import("./views/marketplace.js"), nav: "marketplace" },
+  { pattern: /^\/marketplace\/(agent|tool|task|scenario)\/([^/]+)$/, view: () => import("./views/listing.js"), nav: "marketplace" },
+  { pattern: /^\/collections\/([^/]+)$/, view: () => import("./views/collection.js"), nav: "marketplace" },
 ];
 
 function match(hash) {

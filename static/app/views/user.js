@@ -1,10 +1,12 @@
-// A person's profile: `#/users/<username>`. Their statistics (kept by the database), their latest
-// public entries, who follows them and whom they follow; a signed-in person can follow them.
+// A person's profile: `#/users/<username>`. Their statistics (kept by the database, the marketplace's
+// too), their published items, their latest public entries, who follows them and whom they follow; a
+// signed-in person can follow them. A profile that is not public shows others only the name.
 
 import { currentUser, getJSON, postJSON, sendJSON } from "../api.js";
 import { fill, h, problemCard, route } from "../dom.js";
 import { ago, count } from "../format.js";
 import { entryPill, score } from "../benchmarks/format.js";
+import { listingCard } from "../marketplace/cards.js";
 
 function stat(label, value) {
   return h("div", { class: "stat", dataset: { stat: label } }, h("div", { class: "stat-value" }, value),
@@ -45,22 +47,36 @@ export async function mount(root, [username]) {
   const followers = h("div", {}, h("p", { class: "loading" }, "Loading…"));
   const following = h("div", {}, h("p", { class: "loading" }, "Loading…"));
   const u = profile.user;
+  const own = Boolean(me && me.username === u.username);
+  // The server shows a private profile's statistics to its owner and admins only (to others: zeros).
+  const shown = profile.profile_public !== false || own || Boolean(me?.is_admin);
+  const listings = h("div", {}, h("p", { class: "loading" }, "Loading…"));
   root.append(
     h("section", { class: "hero compact profile-head" },
       h("div", {}, h("h1", { class: "profile-name text" }, u.username),
         u.full_name ? h("p", { class: "lede text profile-full-name" }, u.full_name) : null,
         u.bio ? h("p", { class: "text profile-bio" }, u.bio) : null,
+        profile.contact_email ? h("p", { class: "profile-contact" }, "Contact: ",
+          h("a", { class: "text", href: `mailto:${profile.contact_email}` }, profile.contact_email)) : null,
+        own && profile.profile_public === false ? h("p", { class: "muted profile-private-own" }, "Your profile is private: others see only your name.") : null,
         h("p", { class: "muted" }, `Joined ${ago(u.since)}`)),
       followBox),
     statsBox,
-    h("section", { class: "section" }, h("h2", {}, "Latest public entries"),
-      profile.entries.length ? h("ul", { class: "recent-list profile-entries" }, profile.entries.map(entryRow))
-        : h("p", { class: "empty" }, "No public entries yet.")),
-    h("div", { class: "profile-people" },
-      h("section", { class: "section" }, h("h2", {}, "Followers"), followers),
-      h("section", { class: "section" }, h("h2", {}, "Following"), following)));
+    ...(shown ? [
+      h("section", { class: "section" }, h("h2", {}, "Published in the marketplace"), listings),
+      h("section", { class: "section" }, h("h2", {}, "Latest public entries"),
+        profile.entries.length ? h("ul", { class: "recent-list profile-entries" }, profile.entries.map(entryRow))
+          : h("p", { class: "empty" }, "No public entries yet.")),
+      h("div", { class: "profile-people" },
+        h("section", { class: "section" }, h("h2", {}, "Followers"), followers),
+        h("section", { class: "section" }, h("h2", {}, "Following"), following)),
+    ] : []));
 
   function renderStats() {
+    if (!shown) {
+      fill(statsBox, h("p", { class: "empty profile-private" }, "This profile is private."));
+      return;
+    }
     const st = profile.stats;
     fill(statsBox, h("div", { class: "stats profile-stats" },
       stat("Entries", count(st.total_entries)),
@@ -69,7 +85,22 @@ export async function mount(root, [username]) {
       stat("Best rank", st.best_overall_ranking ? `#${st.best_overall_ranking}` : "–"),
       stat("Upvotes", count(st.total_upvotes)),
       stat("Followers", count(st.follower_count)),
-      stat("Following", count(st.following_count))));
+      stat("Following", count(st.following_count)),
+      stat("Public agents", count(st.public_agents_count)),
+      stat("Public tools", count(st.public_tools_count)),
+      stat("Downloads", count(st.total_downloads)),
+      stat("Reputation", st.reputation_score ? `★ ${Number(st.reputation_score).toFixed(1)}` : "–")));
+  }
+
+  async function loadListings() {
+    try {
+      const page = await getJSON("/api/marketplace/search", { owner: u.username, limit: 24 });
+      fill(listings, page.items.length
+        ? h("ul", { class: "mk-grid profile-listings" }, page.items.map(listingCard))
+        : h("p", { class: "empty" }, "Nothing published yet."));
+    } catch (err) {
+      fill(listings, h("p", { class: "muted" }, `The published items cannot be loaded: ${err.message}`));
+    }
   }
 
   function renderFollow() {
@@ -106,6 +137,9 @@ export async function mount(root, [username]) {
 
   renderStats();
   renderFollow();
-  loadPeople().catch((err) => fill(followers, h("p", { class: "muted" }, err.message)));
+  if (shown) {
+    loadListings();
+    loadPeople().catch((err) => fill(followers, h("p", { class: "muted" }, err.message)));
+  }
   return null;
 }
