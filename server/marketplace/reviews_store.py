@@ -8,76 +8,42 @@ from uuid import UUID
 
 import asyncpg
 
-INSERT = {
-    "agent": """
-INSERT INTO agent_reviews (agent_id, reviewer_id, rating, comment, is_public) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (agent_id, reviewer_id) DO NOTHING
-RETURNING id, 'agent' AS kind, agent_id AS item_id, $6::text AS reviewer, rating, comment, is_public, created_at,
+
+def _per_kind(text: str) -> dict[str, str]:
+    """The statement for agent_reviews and tool_reviews. Only this module's identifiers go in."""
+    return {kind: text.replace("__table__", f"{kind}_reviews").replace("__item__", f"{kind}_id")
+            .replace("__kind__", kind) for kind in ("agent", "tool")}
+
+
+INSERT = _per_kind("""
+INSERT INTO __table__ (__item__, reviewer_id, rating, comment, is_public) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (__item__, reviewer_id) DO NOTHING
+RETURNING id, '__kind__' AS kind, __item__ AS item_id, $6::text AS reviewer, rating, comment, is_public, created_at,
           updated_at
-""",
-    "tool": """
-INSERT INTO tool_reviews (tool_id, reviewer_id, rating, comment, is_public) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (tool_id, reviewer_id) DO NOTHING
-RETURNING id, 'tool' AS kind, tool_id AS item_id, $6::text AS reviewer, rating, comment, is_public, created_at,
-          updated_at
-""",
-}
+""")
 # $4: whether the comment is set (to $5, which may be null).
-UPDATE = {
-    "agent": """
-UPDATE agent_reviews SET rating = coalesce($3, rating), comment = CASE WHEN $4 THEN $5 ELSE comment END,
+UPDATE = _per_kind("""
+UPDATE __table__ SET rating = coalesce($3, rating), comment = CASE WHEN $4 THEN $5 ELSE comment END,
        is_public = coalesce($6, is_public)
-WHERE agent_id = $1 AND reviewer_id = $2
-RETURNING id, 'agent' AS kind, agent_id AS item_id, $7::text AS reviewer, rating, comment, is_public, created_at,
+WHERE __item__ = $1 AND reviewer_id = $2
+RETURNING id, '__kind__' AS kind, __item__ AS item_id, $7::text AS reviewer, rating, comment, is_public, created_at,
           updated_at
-""",
-    "tool": """
-UPDATE tool_reviews SET rating = coalesce($3, rating), comment = CASE WHEN $4 THEN $5 ELSE comment END,
-       is_public = coalesce($6, is_public)
-WHERE tool_id = $1 AND reviewer_id = $2
-RETURNING id, 'tool' AS kind, tool_id AS item_id, $7::text AS reviewer, rating, comment, is_public, created_at,
-          updated_at
-""",
-}
-DELETE = {
-    "agent": "DELETE FROM agent_reviews WHERE agent_id = $1 AND reviewer_id = $2 RETURNING id",
-    "tool": "DELETE FROM tool_reviews WHERE tool_id = $1 AND reviewer_id = $2 RETURNING id",
-}
+""")
+DELETE = _per_kind("DELETE FROM __table__ WHERE __item__ = $1 AND reviewer_id = $2 RETURNING id")
+_SELECT = """
+SELECT r.id, '__kind__' AS kind, r.__item__ AS item_id, u.username AS reviewer, r.rating, r.comment, r.is_public,
+       r.created_at, r.updated_at
+FROM __table__ r JOIN users u ON u.id = r.reviewer_id
+"""
 # Public reviews, and all of them for $2 (the item's owner or an admin), and the viewer's own ($3).
-LIST = {
-    "agent": """
-SELECT r.id, 'agent' AS kind, r.agent_id AS item_id, u.username AS reviewer, r.rating, r.comment, r.is_public,
-       r.created_at, r.updated_at
-FROM agent_reviews r JOIN users u ON u.id = r.reviewer_id
-WHERE r.agent_id = $1 AND (r.is_public OR $2 OR r.reviewer_id = $3)
+LIST = _per_kind(_SELECT + """
+WHERE r.__item__ = $1 AND (r.is_public OR $2 OR r.reviewer_id = $3)
   AND ($4::integer IS NULL OR r.rating = $4)
   AND ($5::timestamptz IS NULL OR (r.created_at, r.id) < ($5, $6::uuid))
 ORDER BY r.created_at DESC, r.id DESC
 LIMIT $7
-""",
-    "tool": """
-SELECT r.id, 'tool' AS kind, r.tool_id AS item_id, u.username AS reviewer, r.rating, r.comment, r.is_public,
-       r.created_at, r.updated_at
-FROM tool_reviews r JOIN users u ON u.id = r.reviewer_id
-WHERE r.tool_id = $1 AND (r.is_public OR $2 OR r.reviewer_id = $3)
-  AND ($4::integer IS NULL OR r.rating = $4)
-  AND ($5::timestamptz IS NULL OR (r.created_at, r.id) < ($5, $6::uuid))
-ORDER BY r.created_at DESC, r.id DESC
-LIMIT $7
-""",
-}
-MINE = {
-    "agent": """
-SELECT r.id, 'agent' AS kind, r.agent_id AS item_id, u.username AS reviewer, r.rating, r.comment, r.is_public,
-       r.created_at, r.updated_at
-FROM agent_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.agent_id = $1 AND r.reviewer_id = $2
-""",
-    "tool": """
-SELECT r.id, 'tool' AS kind, r.tool_id AS item_id, u.username AS reviewer, r.rating, r.comment, r.is_public,
-       r.created_at, r.updated_at
-FROM tool_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.tool_id = $1 AND r.reviewer_id = $2
-""",
-}
+""")
+MINE = _per_kind(_SELECT + "WHERE r.__item__ = $1 AND r.reviewer_id = $2")
 RATING = "SELECT average_rating, rating_count FROM marketplace_listings WHERE kind = $1 AND item_id = $2"
 
 

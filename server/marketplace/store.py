@@ -135,12 +135,7 @@ WHERE l.kind = $1 AND l.item_id = $2
 
 # Browse: the public listing, filtered ($1-$8), after the cursor, in one of five orders. Each order
 # has its own partial index (kind first; the newest also across kinds).
-_BROWSE_HEAD = """
-SELECT l.kind, l.item_id AS id, l.name, l.description, l.category, l.industry, l.tool_type, l.tags,
-u.username AS owner, l.owner_user_id, l.owner_agent_id, l.is_public, l.is_template, l.allow_remixes, l.version,
-l.usage_count, l.clone_count, l.average_rating, l.rating_count, l.trend_score, l.remixed_from,
-l.remixed_from_version, l.remix_relation, l.created_at, l.updated_at
-FROM marketplace_listings l LEFT JOIN users u ON u.id = l.owner_user_id
+_FILTERS = """
 WHERE l.is_public
   AND ($1::text IS NULL OR l.kind = $1)
   AND ($2::text IS NULL OR l.category = $2)
@@ -151,6 +146,13 @@ WHERE l.is_public
   AND ($7::boolean IS NULL OR l.is_template = $7)
   AND ($8::text IS NULL OR lower(u.username) = lower($8))
 """
+_BROWSE_HEAD = """
+SELECT l.kind, l.item_id AS id, l.name, l.description, l.category, l.industry, l.tool_type, l.tags,
+u.username AS owner, l.owner_user_id, l.owner_agent_id, l.is_public, l.is_template, l.allow_remixes, l.version,
+l.usage_count, l.clone_count, l.average_rating, l.rating_count, l.trend_score, l.remixed_from,
+l.remixed_from_version, l.remix_relation, l.created_at, l.updated_at
+FROM marketplace_listings l LEFT JOIN users u ON u.id = l.owner_user_id
+""" + _FILTERS
 BROWSE = {
     "newest": _BROWSE_HEAD + """
   AND ($9::timestamptz IS NULL OR (l.created_at, l.item_id) < ($9, $10::uuid))
@@ -177,15 +179,7 @@ u.username AS owner, l.owner_user_id, l.owner_agent_id, l.is_public, l.is_templa
 l.usage_count, l.clone_count, l.average_rating, l.rating_count, l.trend_score, l.remixed_from,
 l.remixed_from_version, l.remix_relation, l.created_at, l.updated_at, ($9 <<-> l.search_text)::float8 AS distance
 FROM marketplace_listings l LEFT JOIN users u ON u.id = l.owner_user_id
-WHERE l.is_public
-  AND ($1::text IS NULL OR l.kind = $1)
-  AND ($2::text IS NULL OR l.category = $2)
-  AND ($3::text IS NULL OR l.industry = $3)
-  AND ($4::text IS NULL OR l.tool_type = $4)
-  AND ($5::jsonb IS NULL OR l.tags @> $5)
-  AND ($6::real IS NULL OR (l.rating_count > 0 AND l.average_rating >= $6))
-  AND ($7::boolean IS NULL OR l.is_template = $7)
-  AND ($8::text IS NULL OR lower(u.username) = lower($8))
+""" + _FILTERS + """
   AND $9 <% l.search_text
   AND ($10::float8 IS NULL OR (($9 <<-> l.search_text)::float8, l.item_id) > ($10, $11::uuid))
 ORDER BY $9 <<-> l.search_text, l.item_id

@@ -88,3 +88,19 @@ export function syncList(container, items, keyOf, signatureOf, draw) {
   }
   KEYED.set(container, next);
 }
+
+/** Run `fn` with `button` disabled, saying a refusal in `problem`; true when it worked. */
+export async function attempt(problem, button, fn) {
+  problem.textContent = "";
+  if (button) button.disabled = true;
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    problem.textContent = err?.message || "That did not work; try again.";
+    problem.dataset.code = err?.code || "";
+    return false;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

@@ -2,7 +2,9 @@
 // item, where each lives in the API and the page, ratings, and a listing's card. Everything an agent
 // or a person wrote (names, descriptions, tags, usernames) goes in as text.
 
-import { h, route } from "../dom.js";
+import { attempt, h, route } from "../dom.js";
+
+export { attempt };
 import { count, plural } from "../format.js";
 
 /** kind -> its words and its API segments (`/api/<plural>/<id>/...`, the item at `/api/<item>/<id>`). */
@@ -95,18 +97,3 @@ export function problemLine(cls = "") {
   return h("p", { class: ["mk-problem", cls], role: "alert" });
 }
 
-/** Run `fn` with `button` disabled, saying a refusal in `problem`; true when it worked. */
-export async function attempt(problem, button, fn) {
-  problem.textContent = "";
-  if (button) button.disabled = true;
-  try {
-    await fn();
-    return true;
-  } catch (err) {
-    problem.textContent = err?.message || "That did not work; try again.";
-    problem.dataset.code = err?.code || "";
-    return false;
-  } finally {
-    if (button) button.disabled = false;
-  }
-}

@@ -2,7 +2,7 @@
 // timeline with outputs as they stream, the delegation graph, the conversation and the fallback log.
 // Everything an agent or a person wrote becomes text nodes only (dom.js has no way to pass markup).
 
-import { fill, h, route, s, syncList } from "../dom.js";
+import { attempt, fill, h, route, s, syncList } from "../dom.js";
 import { ago, plural } from "../format.js";
 import { fact, longText } from "../executions/render.js";
 import {
@@ -28,21 +28,6 @@ function when(iso) {
 /** A form's error line (a stable code from the server becomes its message). */
 function problemLine() {
   return h("p", { class: "sim-form-problem", role: "alert" });
-}
-
-async function attempt(problem, button, fn) {
-  problem.textContent = "";
-  if (button) button.disabled = true;
-  try {
-    await fn();
-    return true;
-  } catch (err) {
-    problem.textContent = err?.message || "That did not work; try again.";
-    problem.dataset.code = err?.code || "";
-    return false;
-  } finally {
-    if (button) button.disabled = false;
-  }
 }
 
 // -- header -----------------------------------------------------------------------------------------
