@@ -37,8 +37,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         when, _, item = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
         at = datetime.fromisoformat(when)
-        if at.tzinfo is None:
-            raise ValueError("naive")
+        if at.tzinfo is None or not 2 <= at.year <= 9998:
+            raise ValueError("naive, or out of range")
         return at, UUID(item)
     except (ValueError, UnicodeDecodeError):
         raise ValueError("not a cursor this server made") from None
@@ -93,17 +93,18 @@ def decode_keys(cursor: str, types: tuple[type, ...]) -> tuple:
         for value, tp in zip(plain, types, strict=True):
             if tp is datetime:
                 at = datetime.fromisoformat(value)
-                if at.tzinfo is None:
-                    raise ValueError("naive")
+                if at.tzinfo is None or not 2 <= at.year <= 9998:
+                    raise ValueError("naive, or out of range")
                 out.append(at)
             elif tp is UUID:
                 out.append(UUID(value))
-            elif tp is float:
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            elif tp is float:  # sort keys are PostgreSQL reals or doubles: within a real's range
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                        or abs(value) > 3.4e38:
                     raise ValueError("not a number")
                 out.append(float(value))
-            elif tp is int:
-                if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**63 - 1:
+            elif tp is int:  # sort keys are integer columns
+                if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31 - 1:
                     raise ValueError("not an integer")
                 out.append(value)
             else:

@@ -186,9 +186,12 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
--- An agent's listing joins the agent (name, description, owner, active) and its crew profile.
+-- An agent's listing joins the agent (name, description, owner, active) and its crew profile. Writers
+-- of either row lock only that one, so the listing row is locked first and the upsert is a statement of
+-- its own: it reads both rows as committed after any concurrent sync, never a stale side.
 CREATE FUNCTION marketplace_sync_agent(aid uuid) RETURNS void AS $$
 BEGIN
+    PERFORM 1 FROM marketplace_listings WHERE kind = 'agent' AND item_id = aid FOR UPDATE;
     INSERT INTO marketplace_listings AS l (
         kind, item_id, name, description, category, industry, tool_type, tags, owner_user_id, owner_agent_id,
         is_public, is_template, allow_remixes, version, usage_count, clone_count, average_rating, rating_count,

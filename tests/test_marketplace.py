@@ -506,3 +506,40 @@ async def test_bad_payloads_on_every_marketplace_route_are_refused_and_change_no
         assert r.code == code, (method, path, body, r.status, r.body)
         assert 400 <= r.status < 500, (method, path, r.status)
     assert await counts() == before
+
+
+async def test_review_findings_stay_fixed(arena, database_url: str) -> None:
+    """Drafts never leak through a first remix; agents without a profile publish; odd versions and forged
+    cursors are refused, not a 500."""
+    from server.pagination import encode_keys
+
+    api = arena.api
+    _, alice = await api.new_user("mk-fix-alice")
+    _, bob = await api.new_user("mk-fix-bob")
+    tool = await _tool(api, alice, "vault", code="print('public')", is_public=True)
+    tid = tool["id"]
+    await api.patch(f"/api/tools/{tid}", {"code": "SECRET"}, token=alice)
+    draft = await api.post(f"/api/tools/{tid}/publish", {"is_public": False}, token=alice)
+    assert draft.body["version"] == "1.0.0" and draft.body["is_public"] is False
+    await api.patch(f"/api/tools/{tid}", {"code": "print('public again')"}, token=alice)
+    r = await api.post(f"/api/tools/{tid}/remix", {}, token=bob)
+    assert r.status == 404 and r.code == "marketplace.version_not_found"
+    assert "SECRET" not in str(r.body)
+
+    agent, _ = await api.new_agent("mk-fix-bare", token=alice)  # never given a profile
+    p = await api.post(f"/api/agents/{agent['id']}/publish", {}, token=alice)
+    assert p.status == 201 and p.body["is_public"]
+    assert (await api.get(f"/api/agents/{agent['id']}/listing")).body["is_public"] is True
+    other, _ = await api.new_agent("mk-fix-bare2", token=alice)
+    assert (await api.post(f"/api/agents/{other['id']}/unpublish", token=alice)).status == 200
+
+    t2 = await _tool(api, alice, "long")
+    await api.post(f"/api/tools/{t2['id']}/publish", {"version": "99999999999999999999"}, token=alice)
+    r = await api.post(f"/api/tools/{t2['id']}/publish", {}, token=alice)
+    assert r.status == 422 and r.code == "marketplace.version_required"
+
+    for sort, keys in (("most_used", (5_000_000_000, tool["id"])), ("best_rated", (1e300, 1, tool["id"]))):
+        from uuid import UUID
+        cursor = encode_keys(*keys[:-1], UUID(keys[-1]))
+        r = await api.get("/api/marketplace/search", params={"sort": sort, "cursor": cursor})
+        assert r.status == 422 and r.code == "validation.failed", r.body

@@ -50,7 +50,7 @@ async def profile(core: Core, actor: Actor, username: str) -> Profile:
                         avatar_url=user["avatar_url"] if shown else None, bio=user["bio"] if shown else None,
                         since=user["created_at"])
     return Profile(user=person, profile_public=user["profile_public"], allow_contact=user["allow_contact"],
-                   contact_email=user["email"] if user["allow_contact"] and actor.id is not None else None,
+                   contact_email=user["email"] if user["allow_contact"] and actor.is_user else None,
                    stats=UserStats.model_validate(dict(stats)) if stats else UserStats(),
                    following=following, entries=[views.entry_view(r) for r in rows])
 

@@ -223,7 +223,8 @@ SELECT a.id AS agent_id, a.name, a.display_name, a.description, a.owner_id, a.is
        p.version_notes, coalesce(p.usage_count, 0) AS usage_count, coalesce(p.clone_count, 0) AS clone_count,
        coalesce(p.average_rating, 0) AS average_rating, coalesce(p.rating_count, 0) AS rating_count,
        p.remixed_from, p.remixed_from_version, p.remix_relation, coalesce(p.created_at, a.created_at) AS created_at,
-       greatest(a.updated_at, p.updated_at) AS updated_at, a.created_at AS listed_at
+       greatest(a.updated_at, p.updated_at) AS updated_at, a.created_at AS listed_at,
+       p.agent_id IS NOT NULL AS has_profile
 FROM agents a LEFT JOIN agent_profiles p ON p.agent_id = a.id
 """
 PROFILE_BY_ID = PROFILE_SELECT + "WHERE a.id = $1"

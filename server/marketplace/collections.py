@@ -143,7 +143,11 @@ async def reorder(core: Core, actor: Actor, collection_id: UUID, body: Collectio
 
 async def follow(core: Core, actor: Actor, collection_id: UUID, on: bool) -> CollectionFollowing:
     async with core.db.acquire() as conn, conn.transaction():
-        row = await _visible(conn, actor, collection_id)
+        # One may stop following a collection that went private since.
+        row = await cstore.get(conn, collection_id) if not on else await _visible(conn, actor, collection_id)
+        if row is None or (not on and not row["is_public"] and row["created_by"] != actor.id
+                           and not await cstore.follows(conn, collection_id, actor.id)):
+            raise _not_found()
         if row["created_by"] == actor.id:
             raise AppError("collection.own", "you cannot follow your own collection", 409)
         if on and not row["is_public"]:

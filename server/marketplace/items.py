@@ -84,6 +84,9 @@ async def load_owned(conn: asyncpg.Connection, actor: Actor, kind: Kind, item_id
         raise forbidden(kind)
     if kind.table is None and not row["is_active"]:
         raise AppError("agent.inactive", "the agent is deactivated", 409)
+    if kind.table is None and not row["has_profile"]:  # never given a profile: its defaults, stored
+        await catalog_store.write_profile(conn, row, {})
+        row = await get(conn, kind, item_id, lock=True)
     return row
 
 

@@ -56,7 +56,11 @@ def next_version(current: str, published: list[str]) -> str:
         raise AppError("marketplace.version_required", "name the version: the published ones are not numbered",
                        422, details=[{"loc": ["version"], "msg": "required", "type": "missing"}])
     top = max(numbered)
-    return ".".join(map(str, (*top[:-1], top[-1] + 1)))
+    bumped = ".".join(map(str, (*top[:-1], top[-1] + 1)))
+    if len(bumped) > 20:
+        raise AppError("marketplace.version_required", "name the version: the next number is too long", 422,
+                       details=[{"loc": ["version"], "msg": "required", "type": "missing"}])
+    return bumped
 
 
 def _check_newer(version: str, published: list[str]) -> None:
@@ -143,7 +147,11 @@ async def _source_version(conn: asyncpg.Connection, actor: Actor, kind: Kind, ro
         return found
     made = await store.insert_version(conn, kind.name, item_id, row["version"], row["version_notes"],
                                       bool(row["is_public"]), items.snapshot(kind, row), None, None)
-    return made if made is not None else await store.version(conn, kind.name, item_id, row["version"])
+    if made is None:  # a version of that name exists: a draft, or one just recorded by a concurrent remix
+        made = await store.version(conn, kind.name, item_id, row["version"])
+        if not (made["is_public"] or owner):
+            raise _version_not_found(row["version"])
+    return made
 
 
 def _remix_name(source: str) -> str:
@@ -155,6 +163,13 @@ async def remix(core: Core, actor: Actor, kind: Kind, item_id: UUID, body: Remix
     if kind.table is None and not actor.is_user:
         raise AppError("marketplace.users_only", "only a person can own a new agent", 403)
     out = Outbox()
+    try:
+        return await _remix(core, actor, kind, item_id, body, out)
+    except asyncpg.UniqueViolationError:  # a concurrent remix took the agent's name
+        raise AppError("agent.name_taken", "an agent with this name already exists", 409) from None
+
+
+async def _remix(core: Core, actor: Actor, kind: Kind, item_id: UUID, body: RemixBody, out: Outbox) -> Any:
     async with transaction(core, out) as conn:
         row = await items.load(conn, actor, kind, item_id)
         owner = items.owns(actor, kind, row)

@@ -75,10 +75,10 @@ async def update(core: Core, actor: Actor, kind: str, template_id: UUID, patch: 
     if changes.get("template_data") is not None:
         changes["template_data"] = _data(kind, changes["template_data"])
     async with core.db.acquire() as conn, conn.transaction():
+        await templates_store.lock(conn, kind, template_id)  # before reading what the write starts from
         row = await _visible(conn, actor, kind, template_id)
         if not (actor.is_admin or row["created_by"] == actor.id):
             raise AppError("template.forbidden", "only the template's owner may change it", 403)
-        await templates_store.lock(conn, kind, template_id)
         values = {k: row[k] for k in ("name", "description", "template_data", "category", "tags", "is_public")}
         for name, value in changes.items():
             if value is None and name in ("template_data", "tags", "is_public"):
