@@ -149,6 +149,17 @@ async def check_owner(core: Core, actor: Actor, table: Table, item_id: UUID) -> 
             raise forbidden(table.kind)
 
 
+EMPTY: dict[str, Any] = {"configuration": {}, "parameters": {}, "context": {}, "output_format": {}, "tags": [],
+                         "learning_objectives": []}
+
+
+def fill_empty(values: dict[str, Any]) -> None:
+    """A null given for an object or list field of an item means empty."""
+    for name, empty in EMPTY.items():
+        if name in values and values[name] is None:
+            values[name] = type(empty)()
+
+
 async def update(core: Core, actor: Actor, table: Table, item_id: UUID, patch: BaseModel | None,
                  extra: dict[str, Any] | None = None) -> Any:
     values = {**(patch.model_dump(exclude_unset=True) if patch is not None else {}), **(extra or {})}
@@ -165,13 +176,7 @@ async def update(core: Core, actor: Actor, table: Table, item_id: UUID, patch: B
                 raise AppError("validation.failed", "the payload is not valid", 422, details=[
                     {"loc": [name], "msg": "may not be null", "type": "null"}])
         await _check_agent(conn, values.get("agent_id"))
-        for name in ("configuration", "parameters", "context", "output_format"):
-            if name in values and values[name] is None:
-                values[name] = {}
-        if "tags" in values and values["tags"] is None:
-            values["tags"] = []
-        if "learning_objectives" in values and values["learning_objectives"] is None:
-            values["learning_objectives"] = []
+        fill_empty(values)
         for name in ("is_public", "is_template", "allow_remixes"):
             if name in values and values[name] is None:
                 del values[name]

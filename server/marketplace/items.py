@@ -130,10 +130,7 @@ async def create_from(conn: asyncpg.Connection, actor: Actor, kind: Kind, data: 
         await catalog_store.write_profile(conn, {"agent_id": created.agent.id, **profile, **shared}, {})
         return created.agent.id, created.api_key
     values = {c: data.get(c) for c in kind.table.columns if c not in SHARED}
-    for name_, empty in (("configuration", {}), ("parameters", {}), ("context", {}), ("output_format", {}),
-                         ("tags", []), ("learning_objectives", [])):
-        if name_ in values and values[name_] is None:
-            values[name_] = empty
+    catalog.fill_empty(values)
     if kind is TASK:
         values["human_input"] = bool(values.get("human_input"))
         if values.get("agent_id") is not None:

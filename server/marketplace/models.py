@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
+from ..auth.models import AgentName, Username
 from ..catalog.models import Category, ProfileView, ToolRef, Version
 from ..inputs import JsonObject, Tags, Text
 from ..pagination import CursorPage, decode_keys
@@ -17,7 +18,6 @@ from ..wire import Inbound, Outbound
 KindName = Literal["agent", "tool", "task", "scenario"]
 Relation = Literal["fork", "adapt", "compose"]
 Sort = Literal["newest", "most_used", "most_cloned", "best_rated", "trending"]
-AgentName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{3,50}$")]
 
 # The types of each sort's cursor keys (the last key is always the item's id).
 SORT_KEYS: dict[str, tuple[type, ...]] = {
@@ -121,7 +121,7 @@ class SearchQuery(Inbound):
         None, description="comma-separated: items carrying every one of them")
     min_rating: float | None = Field(None, ge=0, le=5, description="average rating at least this (rated items)")
     template: bool | None = Field(None, description="only templates (true) or only non-templates (false)")
-    owner: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{3,50}$")] | None = Field(
+    owner: Username | None = Field(
         None, description="a username: only their items")
     sort: Sort = Field("newest", description="ignored with q: results come by relevance")
     limit: int = Field(24, ge=1, le=100)
@@ -341,7 +341,7 @@ class CollectionSummary(Outbound):
 
 
 class CollectionQuery(CursorPage):
-    owner: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{3,50}$")] | None = None
+    owner: Username | None = None
     mine: bool = Field(False, description="your own, public or not")
     followed: bool = Field(False, description="the ones you follow")
 

@@ -8,11 +8,13 @@ from uuid import UUID
 
 import asyncpg
 
+from .statements import per_kind
+
 
 def _per_kind(text: str) -> dict[str, str]:
-    """The statement for agent_reviews and tool_reviews. Only this module's identifiers go in."""
-    return {kind: text.replace("__table__", f"{kind}_reviews").replace("__item__", f"{kind}_id")
-            .replace("__kind__", kind) for kind in ("agent", "tool")}
+    """The statement for agent_reviews and tool_reviews."""
+    return per_kind(text, {kind: {"__table__": f"{kind}_reviews", "__item__": f"{kind}_id", "__kind__": kind}
+                           for kind in ("agent", "tool")})
 
 
 INSERT = _per_kind("""

@@ -11,40 +11,24 @@ from uuid import UUID
 import asyncpg
 
 from .models import SORT_KEYS
+from .statements import per_kind
 
 # -- the items' own marketplace columns, by kind -----------------------------------------------------
 
-COUNT_CLONE = {
-    "agent": "UPDATE agent_profiles SET clone_count = clone_count + 1 WHERE agent_id = $1",
-    "tool": "UPDATE tools SET clone_count = clone_count + 1 WHERE id = $1",
-    "task": "UPDATE tasks SET clone_count = clone_count + 1 WHERE id = $1",
-    "scenario": "UPDATE scenarios SET clone_count = clone_count + 1 WHERE id = $1",
-}
-SET_ORIGIN = {
-    "agent": "UPDATE agent_profiles SET remixed_from = $2, remixed_from_version = $3, remix_relation = $4 "
-             "WHERE agent_id = $1",
-    "tool": "UPDATE tools SET remixed_from = $2, remixed_from_version = $3, remix_relation = $4 WHERE id = $1",
-    "task": "UPDATE tasks SET remixed_from = $2, remixed_from_version = $3, remix_relation = $4 WHERE id = $1",
-    "scenario": "UPDATE scenarios SET remixed_from = $2, remixed_from_version = $3, remix_relation = $4 "
-                "WHERE id = $1",
-}
+# Each item table by kind, and the column that names its item.
+ITEMS = {"agent": {"__table__": "agent_profiles", "__id__": "agent_id"},
+         "tool": {"__table__": "tools", "__id__": "id"},
+         "task": {"__table__": "tasks", "__id__": "id"},
+         "scenario": {"__table__": "scenarios", "__id__": "id"}}
+COUNT_CLONE = per_kind("UPDATE __table__ SET clone_count = clone_count + 1 WHERE __id__ = $1", ITEMS)
+SET_ORIGIN = per_kind("""
+UPDATE __table__ SET remixed_from = $2, remixed_from_version = $3, remix_relation = $4 WHERE __id__ = $1""", ITEMS)
 # Publishing: the item's public version (and its flags), in one statement.
-SET_PUBLISHED = {
-    "agent": "UPDATE agent_profiles SET version = $2, version_notes = $3, is_public = true, "
-             "is_template = coalesce($4, is_template), allow_remixes = coalesce($5, allow_remixes) WHERE agent_id = $1",
-    "tool": "UPDATE tools SET version = $2, version_notes = $3, is_public = true, "
-            "is_template = coalesce($4, is_template), allow_remixes = coalesce($5, allow_remixes) WHERE id = $1",
-    "task": "UPDATE tasks SET version = $2, version_notes = $3, is_public = true, "
-            "is_template = coalesce($4, is_template), allow_remixes = coalesce($5, allow_remixes) WHERE id = $1",
-    "scenario": "UPDATE scenarios SET version = $2, version_notes = $3, is_public = true, "
-                "is_template = coalesce($4, is_template), allow_remixes = coalesce($5, allow_remixes) WHERE id = $1",
-}
-SET_PRIVATE = {
-    "agent": "UPDATE agent_profiles SET is_public = false WHERE agent_id = $1",
-    "tool": "UPDATE tools SET is_public = false WHERE id = $1",
-    "task": "UPDATE tasks SET is_public = false WHERE id = $1",
-    "scenario": "UPDATE scenarios SET is_public = false WHERE id = $1",
-}
+SET_PUBLISHED = per_kind("""
+UPDATE __table__ SET version = $2, version_notes = $3, is_public = true, is_template = coalesce($4, is_template),
+       allow_remixes = coalesce($5, allow_remixes)
+WHERE __id__ = $1""", ITEMS)
+SET_PRIVATE = per_kind("UPDATE __table__ SET is_public = false WHERE __id__ = $1", ITEMS)
 
 
 async def count_clone(conn: asyncpg.Connection, kind: str, item_id: UUID) -> None:
@@ -90,6 +74,11 @@ FROM item_versions WHERE kind = $1 AND item_id = $2 AND (is_public OR $3)
 ORDER BY published_at DESC, id DESC LIMIT 1
 """
 VERSION_NAMES = "SELECT version FROM item_versions WHERE kind = $1 AND item_id = $2"
+PINNED = """
+SELECT v.kind, v.item_id, v.version, v.snapshot
+FROM unnest($1::uuid[], $2::text[]) AS p(item_id, version)
+JOIN item_versions v ON v.item_id = p.item_id AND v.version = p.version
+"""
 
 
 async def insert_version(conn: asyncpg.Connection, kind: str, item_id: UUID, version: str, notes: str | None,
@@ -110,6 +99,11 @@ async def versions(conn: asyncpg.Connection, kind: str, item_id: UUID, private_t
 async def latest_version(conn: asyncpg.Connection, kind: str, item_id: UUID, private_too: bool
                          ) -> asyncpg.Record | None:
     return await conn.fetchrow(LATEST_VERSION, kind, item_id, private_too)
+
+
+async def pinned(conn: asyncpg.Connection, pins: dict[str, str]) -> list[asyncpg.Record]:
+    """The versions ``pins`` ({item id: version}) name, each with its kind and snapshot, in one query."""
+    return await conn.fetch(PINNED, list(pins), list(pins.values()))
 
 
 async def version_names(conn: asyncpg.Connection, kind: str, item_id: UUID) -> list[str]:

@@ -9,15 +9,16 @@ from uuid import UUID
 import asyncpg
 
 from ..catalog.store import like_pattern
+from .statements import per_kind
 
 _COLUMNS = """t.id, '__kind__' AS kind, t.name, t.description, t.template_data, t.category, t.tags, t.is_public,
        t.created_by, u.username AS owner, t.created_at, t.updated_at"""
 
 
 def _per_kind(text: str) -> dict[str, str]:
-    """The statement for each kind's table. Only this module's identifiers go in; values are parameters."""
-    return {kind: text.replace("__columns__", _COLUMNS).replace("__table__", f"{kind}_templates")
-            .replace("__kind__", kind) for kind in ("agent", "task")}
+    """The statement for agent_templates and task_templates."""
+    return per_kind(text, {kind: {"__columns__": _COLUMNS, "__table__": f"{kind}_templates", "__kind__": kind}
+                           for kind in ("agent", "task")})
 INSERT = _per_kind("""
 WITH t AS (
     INSERT INTO __table__ (name, description, template_data, category, tags, is_public, created_by)

@@ -6,7 +6,6 @@ becomes what the simulation uses, and a start does not refresh it."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -51,12 +50,8 @@ def versions(pins: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 
 async def load(conn: asyncpg.Connection, pinned: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The pins a simulation row keeps, with their snapshots again (at start)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item_id, version in (pinned or {}).items():
-        for kind in (items.SCENARIO, items.TASK, items.AGENT):
-            found = await marketplace_store.version(conn, kind.name, UUID(item_id), version)
-            if found is not None:
-                out[item_id] = {"kind": kind.name, "version": version, "snapshot": dict(found["snapshot"])}
-                break
-    return out
+    """The pins a simulation row keeps, with their snapshots again (at start), in one query."""
+    if not pinned:
+        return {}
+    return {str(r["item_id"]): {"kind": r["kind"], "version": r["version"], "snapshot": dict(r["snapshot"])}
+            for r in await marketplace_store.pinned(conn, pinned)}
