@@ -22,6 +22,7 @@ from .executions import domain as executions
 from .marketplace import domain as marketplace
 from .metrics import Metrics
 from .notifications import domain as notifications
+from .operations import domain as operations
 from .ratelimit import RateLimiter
 from .realtime import connections, handlers
 from .realtime import domain as rooms
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 
 # The domains of the server, each one object (server/domain.py); a new domain is one more line.
 DOMAINS = [about.domain, auth.domain, rooms.domain, battles.domain, executions.domain, catalog.domain,
-           simulations.domain, notifications.domain, benchmarks.domain, marketplace.domain]
+           simulations.domain, notifications.domain, benchmarks.domain, marketplace.domain,
+           operations.domain]
 ROUTE_TABLES = [d.routes for d in DOMAINS if d.routes is not None]
 EVENT_TABLES = [d.events for d in DOMAINS if d.events is not None]
 SWEEPER = web.AppKey("sweeper", Sweeper)

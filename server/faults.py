@@ -69,6 +69,10 @@ async def answer_for(exc: BaseException, pool: asyncpg.Pool, where: str) -> AppE
     """What to answer for an exception nobody expected: ``service.unavailable`` when a dependency is
     away (a warning; the pool's dead connections dropped), else ``internal`` (logged with its
     traceback). ``where`` says what was being done, for the log."""
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError) and "row-level security" in str(exc):
+        # The database refused a write the actor may not make: a check in Python let it through.
+        log.error("row security refused a write in %s (a check is missing)", where, exc_info=exc)
+        return AppError("access.denied", "this is not yours to change", 403)
     err = unavailable(exc)
     if err is None:
         log.error("unhandled error in %s", where, exc_info=exc)

@@ -133,6 +133,14 @@ class Settings(BaseSettings):
     # several times per batch and scanned the whole heap often (decoding and validating a batch
     # took twice as long). 0 keeps Python's defaults.
     gc_gen0_threshold: int = Field(50_000, ge=0)
+    # Operations: how long an agent has to acknowledge a pushed config before its deployment fails;
+    # how often each process writes the API usage it buffered (one COPY per flush), and how many rows
+    # it may hold before a flush is made at once; how long metrics and usage rows are kept.
+    deploy_ack_seconds: float = Field(30.0, gt=0)
+    usage_flush_seconds: float = Field(1.0, gt=0)
+    usage_buffer_rows: int = Field(20_000, ge=100)
+    retain_metrics_days: int = Field(90, ge=0)
+    retain_usage_days: int = Field(90, ge=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, model_validator
 from ..auth.models import AgentName, Username
 from ..catalog.models import Category, ProfileView, ToolRef, Version
 from ..inputs import JsonObject, Tags, Text
+from ..operations.models import AgentType
 from ..pagination import CursorPage, decode_keys
 from ..wire import Inbound, Outbound
 
@@ -374,6 +375,9 @@ class AgentTemplateData(Inbound):
     reasoning: bool = False
     category: Category | None = None
     tags: Tags = Field(default_factory=list)
+    # 004's agent template fields: the made agent's operations type and its starting config.
+    type: AgentType | None = None
+    default_config: JsonObject | None = None
 
 
 class TaskTemplateData(Inbound):

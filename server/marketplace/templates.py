@@ -14,6 +14,7 @@ from ..auth.actor import Actor
 from ..catalog import store as catalog_store
 from ..core import Core
 from ..errors import AppError
+from ..operations import fleet_store
 from ..pagination import cut_page
 from ..wire import parse
 from . import items, templates_store
@@ -123,6 +124,9 @@ async def use_agent(core: Core, actor: Actor, template_id: UUID, body: UseAgentT
                 conn, actor, items.AGENT, data, name=body.name,
                 display_name=body.display_name or data.get("display_name") or body.name,
                 extra={"is_public": body.is_public})
+            if data.get("type") is not None or data.get("default_config") is not None:
+                await fleet_store.start_with(conn, new_id, data.get("type") or "general",
+                                             data.get("default_config") or {})
             await audit.record(conn, actor, "agent_template.used", resource_type="agent_template",
                                resource_id=template_id, details={"agent_id": str(new_id)})
             made = items.view(items.AGENT, await items.get(conn, items.AGENT, new_id))
