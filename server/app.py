@@ -23,6 +23,7 @@ from .marketplace import domain as marketplace
 from .metrics import Metrics
 from .notifications import domain as notifications
 from .operations import domain as operations
+from .operations.usage import UsageRecorder
 from .ratelimit import RateLimiter
 from .realtime import connections, handlers
 from .realtime import domain as rooms
@@ -70,11 +71,13 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list
         realtime.disconnect_hooks.extend(domain.disconnect_hooks)
         realtime.replies.update(domain.replies)
     realtime.core_getter = lambda: app[CORE]
+    recorder = UsageRecorder(settings)
 
     app.cleanup_ctx.append(_embedded_services)
     app.cleanup_ctx.append(_database(sql_dir or migrate.SQL_DIR))
+    app.cleanup_ctx.append(_usage(recorder))  # closed after everything that records, before the pool
     app.cleanup_ctx.append(_redis)
-    app.cleanup_ctx.append(_realtime(realtime))
+    app.cleanup_ctx.append(_realtime(realtime, recorder))
     app.cleanup_ctx.append(_sweeper([(d.name, sweep) for d in domains for sweep in d.sweeps]))
     app.cleanup_ctx.append(_retention([job for d in domains for job in d.retention]))
     if settings.demo:
@@ -166,7 +169,17 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await client.aclose()
 
 
-def _realtime(realtime: Realtime):
+def _usage(recorder: UsageRecorder):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        recorder.start(app[DB])
+        yield
+        await recorder.stop()
+        log.info("usage accounting stopped: %d rows written, %d dropped", recorder.written, recorder.dropped)
+
+    return ctx
+
+
+def _realtime(realtime: Realtime, recorder: UsageRecorder):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         realtime.manager.redis_url = app[REDIS_URL]
@@ -193,6 +206,7 @@ def _realtime(realtime: Realtime):
             metrics=app[METRICS],
             realtime=realtime,
             secret_key=app[SECRET],
+            usage=recorder,
         )
         realtime.credentials.checker = functools.partial(auth_sessions.dead_subjects, core)
         realtime.start_watchdog(settings.pubsub_watchdog_seconds, settings.revalidate_seconds)

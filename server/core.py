@@ -16,6 +16,7 @@ from .settings import Settings
 from .supervise import Supervisor
 
 if TYPE_CHECKING:
+    from .operations.usage import UsageRecorder
     from .realtime.hub import Realtime
     from .sweeper import Sweeper
 
@@ -33,6 +34,7 @@ class Core:
     realtime: Realtime
     secret_key: str
     sweeper: Sweeper | None = None  # set once the sweeper runs; lets an action wake it at a deadline
+    usage: UsageRecorder | None = None  # accounts every REST call and socket event (operations/usage.py)
 
 
 # Every shared object of an app, declared in one place.

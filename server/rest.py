@@ -23,6 +23,7 @@ from .wire import dump, parse, parse_json
 log = logging.getLogger(__name__)
 
 Auth = Literal["none", "optional", "required", "user", "agent"]
+ACTOR = web.RequestKey("actor", object)  # who made the call (server.auth.actor.Actor), for accounting
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -133,7 +134,7 @@ def _adapter(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
     async def handle(request: web.Request) -> web.StreamResponse:
         core = request.app[CORE]
         settings = core.settings
-        actor = await auth_sessions.actor_for_request(core, request, route.auth)
+        actor = request[ACTOR] = await auth_sessions.actor_for_request(core, request, route.auth)
         if request.method in STATE_CHANGING and actor.via_cookie:
             auth_sessions.check_csrf(core, request, actor)
         if route.rate:
@@ -187,11 +188,25 @@ async def error_middleware(request: web.Request, handler: Callable) -> web.Strea
         metrics.errors.labels("rest", err.code).inc()
         return web.json_response(error_body(err), status=err.status, headers=err.headers)
     finally:
+        elapsed = time.perf_counter() - started
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        metrics.request_latency.labels(request.method, route, str(status)).observe(
-            time.perf_counter() - started
-        )
+        metrics.request_latency.labels(request.method, route, str(status)).observe(elapsed)
+        if route.startswith(ACCOUNTED):
+            _account(request, route, status, elapsed)
+
+
+ACCOUNTED = ("/api/", "/v1/")  # the REST API; pages, static files and polling transports are not calls
+
+
+def _account(request: web.Request, route: str, status: int, elapsed: float) -> None:
+    """Record the call for usage accounting (buffered; written in batches, never here)."""
+    core = request.app.get(CORE)
+    if core is None or core.usage is None:
+        return
+    actor = request.get(ACTOR)
+    user_id, agent_id = actor.principals if actor is not None else (None, None)
+    core.usage.record(user_id, agent_id, route, request.method, status, elapsed)
 
 
 SECURITY_HEADERS = {

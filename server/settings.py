@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # how often each process writes the API usage it buffered (one COPY per flush), and how many rows
     # it may hold before a flush is made at once; how long metrics and usage rows are kept.
     deploy_ack_seconds: float = Field(30.0, gt=0)
+    usage_accounting: bool = True
+    workflow_min_interval_seconds: float = Field(60.0, gt=0)
     usage_flush_seconds: float = Field(1.0, gt=0)
     usage_buffer_rows: int = Field(20_000, ge=100)
     retain_metrics_days: int = Field(90, ge=0)

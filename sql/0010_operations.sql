@@ -335,7 +335,8 @@ CREATE TABLE budget_periods (
     budget_id     uuid NOT NULL REFERENCES budgets (id) ON DELETE CASCADE,
     period_start  timestamptz NOT NULL,
     used          numeric(18, 6) NOT NULL DEFAULT 0,
-    announced     numeric(4, 3) NOT NULL DEFAULT 0,   -- the highest share already told
+    announced     numeric(4, 3) NOT NULL DEFAULT 0,   -- the highest warning share already told
+    reported      numeric(8, 4) NOT NULL DEFAULT 0,   -- the share last shown in the team's room
     check_due     boolean NOT NULL DEFAULT false,     -- used changed since the announcer looked
     exhausted_at  timestamptz,
     PRIMARY KEY (budget_id, period_start)
@@ -451,3 +452,7 @@ CREATE POLICY budgets_drop ON budgets FOR DELETE TO arena_scoped
 ALTER TABLE budget_periods ENABLE ROW LEVEL SECURITY;
 CREATE POLICY budget_periods_read ON budget_periods FOR SELECT TO arena_scoped
     USING (budget_id IN (SELECT id FROM budgets));
+-- A new limit judges the current period again (budgets_store.REJUDGE).
+CREATE POLICY budget_periods_steer ON budget_periods FOR UPDATE TO arena_scoped
+    USING (budget_id IN (SELECT id FROM budgets
+                         WHERE arena_team_role(team_id) = 'admin' OR agent_id IN (SELECT arena_agents_managed())));

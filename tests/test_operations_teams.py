@@ -186,11 +186,14 @@ async def test_row_security_keeps_other_teams_out_when_a_check_is_missing(arena,
                 "agent_metrics": {str(r["agent_id"]) for r in await conn.fetch(
                     "SELECT agent_id FROM agent_metrics")},
                 "budgets": {str(r["team_id"]) for r in await conn.fetch("SELECT team_id FROM budgets")},
-                "api_usage": {str(r["agent_id"]) for r in await conn.fetch("SELECT agent_id FROM api_usage")},
             }
+            # Usage: her own calls (written as they are flushed) and her team's agent's, never Bob's.
+            usage = {str(r["who"]) for r in await conn.fetch(
+                "SELECT DISTINCT coalesce(agent_id, user_id) AS who FROM api_usage")}
+            assert a1["id"] in usage and usage <= {a1["id"], alice_user["id"]}
             assert seen == {"teams": {"team-a"}, "team_members": {ta}, "agent_ops": {a1["id"]},
                             "deployments": {a1["id"]}, "workflows": {a1["id"]}, "agent_metrics": {a1["id"]},
-                            "budgets": {ta}, "api_usage": {a1["id"]}}
+                            "budgets": {ta}}
             # Writes to team B's rows touch nothing; joining team B is refused by the database.
             assert await conn.execute("UPDATE deployments SET status = 'stopped'") == "UPDATE 1"
             assert await conn.execute("UPDATE agent_ops SET status = 'paused' WHERE agent_id = $1",

@@ -9,7 +9,7 @@ from uuid import UUID
 
 @dataclass(frozen=True, slots=True)  # one per connection: no instance dict
 class Actor:
-    kind: Literal["user", "agent", "anonymous"]
+    kind: Literal["user", "agent", "anonymous", "system"]
     id: UUID | None = None
     name: str | None = None
     session_id: UUID | None = None
@@ -57,3 +57,4 @@ class Actor:
 
 
 ANONYMOUS = Actor("anonymous")
+SYSTEM = Actor("system")  # the arena itself (a sweep), in the audit log

@@ -16,6 +16,7 @@ import asyncpg
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
+from ..operations import gate
 from ..realtime import rooms
 from ..realtime.outbox import Outbox, run
 from . import lobby, play, state, store, verdict, views
@@ -87,6 +88,7 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
 
 async def _seat(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow, parts: list[ParticipantRow],
                 agent_id: UUID, team_id: str | None, now) -> BattleRow:
+    await gate.ensure_may_start(conn, agent_id, "battles")
     seated = state.active(parts)
     if len(seated) >= b.max_participants:
         raise AppError("battle.full", "the battle is full", 409)

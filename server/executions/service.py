@@ -14,6 +14,7 @@ import asyncpg
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
+from ..operations import gate
 from ..pagination import encode_cursor
 from ..realtime import rooms
 from ..realtime import store as room_store
@@ -72,21 +73,32 @@ async def _executor_for(conn: asyncpg.Connection, actor: Actor, agent_id: UUID |
     return agent_id, owner
 
 
+async def open_execution(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, user_id: UUID | None,
+                         body: ExecutionCreate, *, trace_id: str | None = None, status: str = "planned",
+                         workflow_id: UUID | None = None) -> ExecutionView:
+    """A new execution of ``agent_id`` in the caller's transaction (a workflow's run too), after the
+    gate: a paused agent, or one whose budget is exhausted, starts none (``agent.paused``,
+    ``budget.exhausted``)."""
+    await gate.ensure_may_start(conn, agent_id, "executions")
+    steps = body.plan.steps if body.plan is not None else []
+    execution_id = await store.insert_execution(conn, agent_id, user_id, body.input_type, body.input_value,
+                                                body.is_public, body.metadata, len(steps), trace_id, status,
+                                                workflow_id)
+    room = await rooms.create(conn, views.KIND, execution_id)
+    await store.insert_plan(conn, execution_id, steps)
+    view = await load_view(conn, execution_id)
+    out.room(room, "execution:created", {
+        "execution": view.model_dump(mode="json"),
+        "steps": [views.step_view(s).model_dump(mode="json") for s in await store.steps(conn, execution_id)],
+    })
+    return view
+
+
 async def create_execution(core: Core, actor: Actor, body: ExecutionCreate, *, trace_id: str | None = None,
                            status: str = "planned") -> ExecutionView:
     async def action(conn: asyncpg.Connection, out: Outbox) -> ExecutionView:
         agent_id, user_id = await _executor_for(conn, actor, body.agent_id)
-        steps = body.plan.steps if body.plan is not None else []
-        execution_id = await store.insert_execution(conn, agent_id, user_id, body.input_type, body.input_value,
-                                                    body.is_public, body.metadata, len(steps), trace_id, status)
-        room = await rooms.create(conn, views.KIND, execution_id)
-        await store.insert_plan(conn, execution_id, steps)
-        view = await load_view(conn, execution_id)
-        out.room(room, "execution:created", {
-            "execution": view.model_dump(mode="json"),
-            "steps": [views.step_view(s).model_dump(mode="json") for s in await store.steps(conn, execution_id)],
-        })
-        return view
+        return await open_execution(conn, out, agent_id, user_id, body, trace_id=trace_id, status=status)
 
     view = await run(core, action)
     log.info("execution %s created by %s (%s)", view.id, actor.label, view.input_type)

@@ -11,8 +11,9 @@ import asyncpg
 
 INSERT_EXECUTION = """
 INSERT INTO executions (agent_id, user_id, input_type, input_value, is_public, metadata, total_steps, trace_id,
-                        status, started_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::varchar, CASE WHEN $9::varchar = 'planned' THEN NULL ELSE now() END)
+                        status, started_at, workflow_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::varchar, CASE WHEN $9::varchar = 'planned' THEN NULL ELSE now() END,
+        $10)
 RETURNING id
 """
 EXECUTION_BY_ID = """
@@ -264,9 +265,10 @@ SELECT input_file_path FROM executions WHERE input_file_path IS NOT NULL
 
 async def insert_execution(conn: asyncpg.Connection, agent_id: UUID, user_id: UUID | None, input_type: str,
                            input_value: str, is_public: bool, metadata: dict, total_steps: int,
-                           trace_id: str | None = None, status: str = "planned") -> UUID:
+                           trace_id: str | None = None, status: str = "planned",
+                           workflow_id: UUID | None = None) -> UUID:
     return await conn.fetchval(INSERT_EXECUTION, agent_id, user_id, input_type, input_value, is_public, metadata,
-                               total_steps, trace_id, status)
+                               total_steps, trace_id, status, workflow_id)
 
 
 async def execution(conn: asyncpg.Connection, execution_id: UUID) -> asyncpg.Record | None:

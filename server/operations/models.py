@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from ..auth.models import Username
 from ..inputs import JsonObject, Text
@@ -210,3 +210,201 @@ class ConfigAnswer(Inbound):
 
     ok: StrictBool
     error: Text(2000) | None = None
+
+
+# -- budgets -----------------------------------------------------------------------------------------
+
+Metric = Literal["tokens", "cost", "calls"]
+Period = Literal["day", "week", "month"]
+Share = Annotated[float, Field(gt=0, lt=1)]
+
+
+class BudgetCreate(Inbound):
+    """A budget of an agent (``POST /api/agents/{id}/budgets``) or a team (``POST /api/teams/{id}/budgets``)."""
+
+    metric: Metric
+    period: Period
+    limit: Annotated[float, Field(gt=0, le=1e12)]
+    warn_at: list[Share] = Field(default_factory=lambda: [0.8], max_length=5,
+                                 description="shares of the limit at which the owners are warned")
+
+
+class BudgetPatch(Inbound):
+    limit: Annotated[float, Field(gt=0, le=1e12)] | None = None
+    warn_at: list[Share] | None = Field(None, max_length=5)
+
+
+class BudgetView(Outbound):
+    id: UUID
+    agent_id: UUID | None
+    team_id: UUID | None
+    metric: Metric
+    period: Period
+    limit: float
+    warn_at: list[float]
+    used: float
+    share: float
+    period_start: datetime
+    resets_at: datetime
+    exhausted_at: datetime | None
+    created_at: datetime
+
+
+class BudgetList(Outbound):
+    items: list[BudgetView]
+
+
+# -- metrics and usage -------------------------------------------------------------------------------
+
+MetricType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,100}$")]
+MetricSource = Literal["reported", "battle", "execution", "benchmark"]
+Bucket = Literal["1m", "5m", "15m", "1h", "6h", "1d"]
+BUCKET_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}
+
+
+class MetricPoint(Inbound):
+    type: MetricType = Field(description="response_time, accuracy, cost, success_rate, tokens, ...")
+    value: float
+    unit: Text(50) | None = Field(None, description="ms, usd, percent, count, ...")
+    metadata: JsonObject = Field(default_factory=dict)
+    recorded_at: datetime | None = Field(None, description="default: now; at most 30 days back, not in the future")
+
+
+class MetricsReport(Inbound):
+    """``POST /api/agents/{id}/metrics`` and ``agent:metrics``: points of the agent's time series."""
+
+    points: list[MetricPoint] = Field(min_length=1, max_length=500)
+
+
+class MetricsReported(Outbound):
+    accepted: int
+
+
+class MetricsQuery(Inbound):
+    """``GET /api/agents/{id}/metrics?type=&from=&to=&bucket=&source=&limit=``."""
+
+    type: MetricType | None = None
+    from_: datetime | None = Field(None, alias="from", description="default: 24 hours before `to`")
+    to: datetime | None = Field(None, description="default: now")
+    bucket: Bucket | None = Field(None, description="aggregate per bucket instead of raw points")
+    source: MetricSource | None = None
+    limit: int = Field(1000, ge=1, le=5000, description="raw points at most (oldest first)")
+
+
+class MetricPointView(Outbound):
+    type: str
+    value: float
+    unit: str | None
+    source: MetricSource
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+
+class MetricBucket(Outbound):
+    type: str
+    unit: str | None
+    at: datetime
+    count: int
+    avg: float
+    min: float
+    max: float
+    sum: float
+
+
+class MetricSeries(Outbound):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    agent_id: UUID
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    bucket: Bucket | None
+    points: list[MetricPointView]
+    buckets: list[MetricBucket]
+    more: bool = Field(description="raw points past `limit` were left out")
+
+
+class UsageQuery(Inbound):
+    from_: datetime | None = Field(None, alias="from", description="default: 24 hours before `to`")
+    to: datetime | None = None
+
+
+class AgentUsage(Outbound):
+    agent_id: UUID
+    name: str
+    calls: int
+    errors: int
+    avg_ms: float | None
+    cost_usd: float | None
+
+
+class TeamUsage(Outbound):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    team_id: UUID
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    items: list[AgentUsage]
+
+
+# -- workflows ---------------------------------------------------------------------------------------
+
+WorkflowStatus = Literal["active", "paused", "error", "inactive"]
+
+
+class WorkflowTrigger(Inbound):
+    """``manual``: runs when asked; ``interval``: also every ``every_seconds`` while active."""
+
+    type: Literal["manual", "interval"] = "manual"
+    every_seconds: int | None = Field(None, ge=1, le=31 * 86400)
+
+    @model_validator(mode="after")
+    def _interval(self) -> WorkflowTrigger:
+        if (self.type == "interval") != (self.every_seconds is not None):
+            raise ValueError("an interval trigger needs every_seconds, and only an interval trigger has it")
+        return self
+
+
+class WorkflowCreate(Inbound):
+    """``POST /api/agents/{id}/workflows``: a workflow definition the agent runs."""
+
+    name: Text(255, 1)
+    description: Text(5000) | None = None
+    trigger_config: WorkflowTrigger = Field(default_factory=WorkflowTrigger)
+    input: JsonObject = Field(default_factory=dict, description="what each run is given")
+    status: Literal["active", "paused", "inactive"] = "active"
+
+
+class WorkflowPatch(Inbound):
+    name: Text(255, 1) | None = None
+    description: Text(5000) | None = None
+    trigger_config: WorkflowTrigger | None = None
+    input: JsonObject | None = None
+    status: Literal["active", "paused", "inactive"] | None = None
+
+
+class WorkflowView(Outbound):
+    id: UUID
+    agent_id: UUID
+    name: str
+    description: str | None
+    trigger_config: dict[str, Any]
+    input: dict[str, Any]
+    status: WorkflowStatus
+    last_execution: datetime | None
+    next_execution: datetime | None
+    execution_count: int
+    success_count: int
+    error_count: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowList(Outbound):
+    items: list[WorkflowView]
+
+
+class WorkflowRun(Inbound):
+    """``POST /api/workflows/{id}/run``: one run now (an execution), with this input or the workflow's."""
+
+    input: JsonObject | None = None

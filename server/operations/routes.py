@@ -1,13 +1,18 @@
 """REST of the operations console: teams and members, the team's agents (the dashboard), an agent's
-operations side, and deployments."""
+operations side, deployments, metrics and usage, budgets, and workflows."""
 
 from __future__ import annotations
 
 from ..errors import AppError
+from ..executions.models import ExecutionView
 from ..rest import Call, RouteTable
-from . import deployments, fleet, teams
+from . import budgets, deployments, fleet, metrics, teams, workflows
 from .models import (
     AgentOpsView,
+    BudgetCreate,
+    BudgetList,
+    BudgetPatch,
+    BudgetView,
     ConfigResult,
     Dashboard,
     DeploymentCreate,
@@ -18,12 +23,23 @@ from .models import (
     MemberList,
     MemberPatch,
     MemberView,
+    MetricSeries,
+    MetricsQuery,
+    MetricsReport,
+    MetricsReported,
     OpsPatch,
     TeamAgentAdd,
     TeamCreate,
     TeamList,
     TeamPatch,
+    TeamUsage,
     TeamView,
+    UsageQuery,
+    WorkflowCreate,
+    WorkflowList,
+    WorkflowPatch,
+    WorkflowRun,
+    WorkflowView,
 )
 
 routes = RouteTable("operations")
@@ -168,3 +184,113 @@ async def deployment_result(call: Call, body: ConfigResult) -> DeploymentView:
         raise AppError("validation.failed", "the payload is not valid", 422, details=[
             {"loc": ["deployment_id"], "msg": "must be the deployment of the path", "type": "value_error"}])
     return await deployments.answer(call.core, call.actor, body)
+
+
+# -- metrics and usage -------------------------------------------------------------------------------
+
+
+@routes.post("/api/agents/{agent_id}/metrics", body=MetricsReport, response=MetricsReported, status=201,
+             auth="required", errors=STEER)
+async def report_metrics(call: Call, body: MetricsReport) -> MetricsReported:
+    """Report points of the agent's time series (the agent itself, or who steers it)."""
+    return await metrics.report(call.core, call.actor, call.uuid("agent_id"), body)
+
+
+@routes.get("/api/agents/{agent_id}/metrics", query=MetricsQuery, response=MetricSeries, auth="required",
+            errors=["agent.not_found"])
+async def agent_metrics(call: Call) -> MetricSeries:
+    """The agent's metrics in a range: raw points, or aggregated per bucket (reported and derived)."""
+    return await metrics.series(call.core, call.actor, call.uuid("agent_id"), call.query)
+
+
+@routes.get("/api/teams/{team_id}/usage", query=UsageQuery, response=TeamUsage, auth="required", errors=TEAM)
+async def team_usage(call: Call) -> TeamUsage:
+    """API usage of the team's agents in a range: calls, errors, mean response time, known cost."""
+    return await metrics.team_usage(call.core, call.actor, call.uuid("team_id"), call.query)
+
+
+# -- budgets -----------------------------------------------------------------------------------------
+
+
+@routes.post("/api/teams/{team_id}/budgets", body=BudgetCreate, response=BudgetView, status=201, auth="required",
+             rate=WRITE, errors=[*ADMIN, "budget.exists"])
+async def create_team_budget(call: Call, body: BudgetCreate) -> BudgetView:
+    """A budget of the whole team (admins): every agent of it stops when it is used up."""
+    return await budgets.create_for_team(call.core, call.actor, call.uuid("team_id"), body)
+
+
+@routes.get("/api/teams/{team_id}/budgets", response=BudgetList, auth="required", errors=TEAM)
+async def list_team_budgets(call: Call) -> BudgetList:
+    """The team's budgets and its agents' own, each with what its current period used."""
+    return await budgets.of_team(call.core, call.actor, call.uuid("team_id"))
+
+
+@routes.post("/api/agents/{agent_id}/budgets", body=BudgetCreate, response=BudgetView, status=201, auth="required",
+             rate=WRITE, errors=[*STEER, "budget.exists"])
+async def create_agent_budget(call: Call, body: BudgetCreate) -> BudgetView:
+    """A budget of one agent (who steers it)."""
+    return await budgets.create_for_agent(call.core, call.actor, call.uuid("agent_id"), body)
+
+
+@routes.get("/api/agents/{agent_id}/budgets", response=BudgetList, auth="required", errors=["agent.not_found"])
+async def list_agent_budgets(call: Call) -> BudgetList:
+    """The agent's own budgets."""
+    return await budgets.of_agent(call.core, call.actor, call.uuid("agent_id"))
+
+
+@routes.patch("/api/budgets/{budget_id}", body=BudgetPatch, response=BudgetView, auth="required", rate=WRITE,
+              errors=["budget.not_found", "team.forbidden", "ops.forbidden"])
+async def update_budget(call: Call, body: BudgetPatch) -> BudgetView:
+    """Change a budget's limit or warnings; the current period is judged again."""
+    return await budgets.update(call.core, call.actor, call.uuid("budget_id"), body)
+
+
+@routes.delete("/api/budgets/{budget_id}", status=204, auth="required", rate=WRITE,
+               errors=["budget.not_found", "team.forbidden", "ops.forbidden"])
+async def delete_budget(call: Call) -> None:
+    """Remove a budget."""
+    await budgets.delete(call.core, call.actor, call.uuid("budget_id"))
+
+
+# -- workflows ---------------------------------------------------------------------------------------
+
+
+@routes.post("/api/agents/{agent_id}/workflows", body=WorkflowCreate, response=WorkflowView, status=201,
+             auth="required", rate=WRITE, errors=STEER)
+async def create_workflow(call: Call, body: WorkflowCreate) -> WorkflowView:
+    """A workflow definition the agent runs: manually, or also every interval while active."""
+    return await workflows.create(call.core, call.actor, call.uuid("agent_id"), body)
+
+
+@routes.get("/api/agents/{agent_id}/workflows", response=WorkflowList, auth="required", errors=["agent.not_found"])
+async def list_workflows(call: Call) -> WorkflowList:
+    """The agent's workflows, newest first, with their counters."""
+    return await workflows.of_agent(call.core, call.actor, call.uuid("agent_id"))
+
+
+@routes.get("/api/workflows/{workflow_id}", response=WorkflowView, auth="required", errors=["workflow.not_found"])
+async def get_workflow(call: Call) -> WorkflowView:
+    """One workflow."""
+    return await workflows.get(call.core, call.actor, call.uuid("workflow_id"))
+
+
+@routes.patch("/api/workflows/{workflow_id}", body=WorkflowPatch, response=WorkflowView, auth="required",
+              rate=WRITE, errors=["workflow.not_found", "ops.forbidden"])
+async def update_workflow(call: Call, body: WorkflowPatch) -> WorkflowView:
+    """Change a workflow; a new trigger or status sets its next run anew."""
+    return await workflows.update(call.core, call.actor, call.uuid("workflow_id"), body)
+
+
+@routes.delete("/api/workflows/{workflow_id}", status=204, auth="required", rate=WRITE,
+               errors=["workflow.not_found", "ops.forbidden"])
+async def delete_workflow(call: Call) -> None:
+    """Delete a workflow (its runs stay, as executions)."""
+    await workflows.delete(call.core, call.actor, call.uuid("workflow_id"))
+
+
+@routes.post("/api/workflows/{workflow_id}/run", body=WorkflowRun, response=ExecutionView, status=201,
+             auth="required", rate=WRITE,
+             errors=["workflow.not_found", "ops.forbidden", "workflow.paused", "agent.paused", "budget.exhausted"])
+async def run_workflow(call: Call, body: WorkflowRun) -> ExecutionView:
+    """Run the workflow now: a new execution of its agent (told as workflow:run)."""
+    return await workflows.run_now(call.core, call.actor, call.uuid("workflow_id"), body)

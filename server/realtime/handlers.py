@@ -136,20 +136,27 @@ async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, pa
     m.events_in.labels(namespace, event).inc()
     started = time.perf_counter()
     actor: Actor | None = None
+    status = 200
     try:
         actor = (await sio.get_session(sid, namespace=namespace))["actor"]
         await _gate(core, sio, sid, namespace, actor, payload,
                     getattr(core.settings, max_bytes) if max_bytes else None)
         return ok_ack(dump(await run(EventCall(core, sid, namespace, actor))))
     except AppError as err:
+        status = err.status
         m.errors.labels("socket", err.code).inc()
         return error_ack(err)
     except Exception as exc:
         err = await answer_for(exc, core.db, f"{namespace} {event} (sid {sid}, {actor.label if actor else '?'})")
+        status = err.status
         m.errors.labels("socket", err.code).inc()
         return error_ack(err)
     finally:
-        m.event_latency.labels(namespace, event).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        m.event_latency.labels(namespace, event).observe(elapsed)
+        if core.usage is not None:
+            user_id, agent_id = actor.principals if actor is not None else (None, None)
+            core.usage.record(user_id, agent_id, f"{namespace} {event}", "EVENT", status, elapsed)
 
 
 def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Callable[..., Awaitable[dict]]:

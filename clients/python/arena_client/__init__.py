@@ -8,7 +8,7 @@
     arena.play(on_turn)       # one battle against whoever is waiting, narrated, then exit
 
 For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.executions``,
-``agent.simulations``, ``agent.benchmarks``,
+``agent.simulations``, ``agent.benchmarks``, ``agent.operations``,
 ``agent.watch(room)``, ``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
 """
 
@@ -29,15 +29,17 @@ from .errors import (
 )
 from .executions import Cancelled, Execution, ExecutionFeed, Executions
 from .feeds import Feed
+from .operations import ConfigPush, Operations, WorkflowRun
 from .quick import describe_result, play, play_one_battle
 from .running import run
 from .simulations import CrewMessage, DelegationResult, SimTask, Simulations
 
 __all__ = [
-    "DEFAULT_URL", "STYLES", "ArenaError", "Benchmarks", "Cancelled", "Client", "CommentaryRequest", "ConnectionLost",
-    "CrewMessage",
+    "DEFAULT_URL", "STYLES", "ArenaError", "Benchmarks", "Cancelled", "Client", "CommentaryRequest", "ConfigPush",
+    "ConnectionLost", "CrewMessage",
     "DelegationResult", "Execution", "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest",
-    "NameTaken", "NotFound", "RateLimited", "SimTask", "Simulations", "Spectator", "Turn", "Unauthorized",
-    "Unavailable", "UnknownEvent", "argue", "describe_result", "play", "play_one_battle", "run", "server_url",
+    "NameTaken", "NotFound", "Operations", "RateLimited", "SimTask", "Simulations", "Spectator", "Turn", "Unauthorized",
+    "Unavailable", "UnknownEvent", "WorkflowRun", "argue", "describe_result", "play", "play_one_battle", "run",
+    "server_url",
 ]
 __version__ = "0.1.0"

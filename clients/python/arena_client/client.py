@@ -26,6 +26,7 @@ from .errors import ArenaError, ConnectionLost, NameTaken, RateLimited, Unauthor
 from .executions import Executions
 from .feeds import Feed
 from .identity import Identity, obtain
+from .operations import Operations
 from .simulations import Simulations
 
 log = logging.getLogger("arena_client")
@@ -78,6 +79,7 @@ class Client:
         self.executions = Executions(self)
         self.simulations = Simulations(self)
         self.benchmarks = Benchmarks(self)
+        self.operations = Operations(self)
         ns = self.namespace
         self.sio.on("connect", self._on_connect, namespace=ns)
         self.sio.on("disconnect", self._on_disconnect, namespace=ns)
