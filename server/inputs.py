@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Annotated, Any
 
 import orjson
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from .errors import AppError
 
@@ -211,3 +212,18 @@ Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whites
 Tags = Annotated[list[Tag], Field(max_length=20)]
 # Any JSON object a client describes something with (configuration, parameters, context).
 JsonObject = Annotated[dict[str, Any], Field(description="any JSON object")]
+
+
+def _moment(value: datetime) -> datetime:
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:  # the year 1 or 9999 in another zone is outside what a datetime holds
+        year = 0
+    if not 1970 <= year <= 9000:
+        raise ValueError("must be between the years 1970 and 9000")
+    return value
+
+
+# A point in time a client names: with a time zone, and within years the database and date arithmetic
+# take (a year 1 or 9999 would fail deep down, as `internal`).
+Moment = Annotated[AwareDatetime, AfterValidator(_moment)]

@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from . import __version__
 from .rest import Route, RouteTable
+from .wire import Outbound
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 SWAGGER_DIR = STATIC / "node_modules" / "swagger-ui-dist"
@@ -163,7 +164,9 @@ def build(tables: list[RouteTable]) -> dict[str, Any]:
             for m in _models_in(tp) if tp is not None else []:
                 models[m.__name__] = m
     _, defs = models_json_schema(
-        [(m, "validation") for m in models.values()], ref_template=REF
+        # What the server sends is described as it is sent (by alias: a field named from_ goes out as from).
+        [(m, "serialization" if issubclass(m, Outbound) else "validation") for m in models.values()],
+        ref_template=REF
     ) if models else (None, {})
     schemas = dict(defs.get("$defs", {}))
     schemas["Error"] = ERROR_SCHEMA

@@ -106,12 +106,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
     SELECT o.agent_id FROM agent_ops o JOIN team_members m ON m.team_id = o.team_id
     WHERE m.user_id = arena_acting_user()
 $$;
--- The agents the actor may steer: an agent itself; a user's own agents, and its teams' agents where
--- it is an admin or agent manager (a viewer only looks).
+-- The agents the acting person may steer: their own, and their teams' agents where they are an
+-- admin or agent manager (a viewer only looks). An agent steers nothing, not even itself: it only
+-- answers its deployments and reports its metrics (the *_self policies below).
 CREATE FUNCTION arena_agents_managed() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT arena_acting_agent() WHERE arena_acting_agent() IS NOT NULL
-    UNION ALL
     SELECT id FROM agents WHERE owner_id = arena_acting_user()
     UNION ALL
     SELECT o.agent_id FROM agent_ops o JOIN team_members m ON m.team_id = o.team_id
@@ -334,20 +333,28 @@ CREATE TRIGGER budgets_updated_at BEFORE UPDATE ON budgets FOR EACH ROW EXECUTE 
 CREATE TABLE budget_periods (
     budget_id     uuid NOT NULL REFERENCES budgets (id) ON DELETE CASCADE,
     period_start  timestamptz NOT NULL,
-    used          numeric(18, 6) NOT NULL DEFAULT 0,
+    used          numeric NOT NULL DEFAULT 0,
     announced     numeric(4, 3) NOT NULL DEFAULT 0,   -- the highest warning share already told
-    reported      numeric(8, 4) NOT NULL DEFAULT 0,   -- the share last shown in the team's room
+    reported      double precision NOT NULL DEFAULT 0,  -- the share last shown in the team's room
     check_due     boolean NOT NULL DEFAULT false,     -- used changed since the announcer looked
     exhausted_at  timestamptz,
     PRIMARY KEY (budget_id, period_start)
 );
 CREATE INDEX budget_periods_due_idx ON budget_periods (budget_id) WHERE check_due;
 
+-- A budget's current period, in UTC whatever the session's time zone: its start and its end.
+CREATE FUNCTION arena_period_start(period text) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT date_trunc(period, now(), 'UTC')
+$$;
+CREATE FUNCTION arena_period_end(period text) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT (date_trunc(period, now(), 'UTC') AT TIME ZONE 'UTC' + ('1 ' || period)::interval) AT TIME ZONE 'UTC'
+$$;
+
 -- Charge what agents used to their budgets and their teams' budgets, in the current period of each.
 CREATE FUNCTION budget_charge(metric_name text, agents uuid[], amounts numeric[]) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
     INSERT INTO budget_periods AS p (budget_id, period_start, used, check_due, exhausted_at)
-    SELECT b.id, date_trunc(b.period, now()), sum(c.amount), true,
+    SELECT b.id, arena_period_start(b.period), sum(c.amount), true,
            CASE WHEN sum(c.amount) >= b.limit_value THEN now() END
     FROM (SELECT a, sum(x) AS amount FROM unnest(agents, amounts) AS u (a, x)
           WHERE a IS NOT NULL GROUP BY a) c
@@ -360,6 +367,27 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
         check_due = true,
         exhausted_at = coalesce(p.exhausted_at, CASE WHEN p.used + EXCLUDED.used >= (
             SELECT limit_value FROM budgets WHERE id = p.budget_id) THEN now() END)
+$$;
+
+-- What stops an agent's new battles and executions: it is paused, or a budget of its own or of its
+-- team is used up in the current period (judged against the limit as it is now). SECURITY DEFINER:
+-- a request bound to a person who is not in the agent's team must still be stopped by the team's.
+CREATE FUNCTION arena_gate(agent uuid)
+RETURNS TABLE (status varchar, id uuid, team_id uuid, metric varchar, period varchar, limit_value float8,
+               used float8, resets_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT o.status, x.id, x.team_id, x.metric, x.period, x.limit_value, x.used, x.resets_at
+    FROM agent_ops o
+    LEFT JOIN LATERAL (
+        SELECT b.id, b.team_id, b.metric, b.period, b.limit_value::float8, p.used::float8,
+               arena_period_end(b.period) AS resets_at
+        FROM budgets b
+        JOIN budget_periods p ON p.budget_id = b.id AND p.period_start = arena_period_start(b.period)
+        WHERE (b.agent_id = o.agent_id OR b.team_id = o.team_id) AND p.used >= b.limit_value
+        ORDER BY b.id
+        LIMIT 1
+    ) x ON true
+    WHERE o.agent_id = agent
 $$;
 
 CREATE FUNCTION budget_charge_usage() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
@@ -410,6 +438,10 @@ CREATE POLICY agent_ops_steer ON agent_ops FOR UPDATE TO arena_scoped
     USING (agent_id IN (SELECT arena_agents_managed()))
     WITH CHECK (team_id IS NULL OR team_id = arena_agent_team(agent_id)
                 OR arena_team_role(team_id) IN ('admin', 'agent_manager'));
+-- An agent's answer to its deployment moves its own config and status, never its team.
+CREATE POLICY agent_ops_self ON agent_ops FOR UPDATE TO arena_scoped
+    USING (agent_id = arena_acting_agent())
+    WITH CHECK (agent_id = arena_acting_agent() AND team_id IS NOT DISTINCT FROM arena_agent_team(agent_id));
 
 ALTER TABLE deployments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY deployments_read ON deployments FOR SELECT TO arena_scoped
@@ -418,6 +450,8 @@ CREATE POLICY deployments_make ON deployments FOR INSERT TO arena_scoped
     WITH CHECK (agent_id IN (SELECT arena_agents_managed()));
 CREATE POLICY deployments_steer ON deployments FOR UPDATE TO arena_scoped
     USING (agent_id IN (SELECT arena_agents_managed()));
+CREATE POLICY deployments_self ON deployments FOR UPDATE TO arena_scoped
+    USING (agent_id = arena_acting_agent()) WITH CHECK (agent_id = arena_acting_agent());
 
 ALTER TABLE workflows ENABLE ROW LEVEL SECURITY;
 CREATE POLICY workflows_read ON workflows FOR SELECT TO arena_scoped
@@ -433,7 +467,7 @@ ALTER TABLE agent_metrics ENABLE ROW LEVEL SECURITY;
 CREATE POLICY metrics_read ON agent_metrics FOR SELECT TO arena_scoped
     USING (agent_id IN (SELECT arena_agents_seen()));
 CREATE POLICY metrics_report ON agent_metrics FOR INSERT TO arena_scoped
-    WITH CHECK (agent_id IN (SELECT arena_agents_managed()));
+    WITH CHECK (agent_id = arena_acting_agent() OR agent_id IN (SELECT arena_agents_managed()));
 
 ALTER TABLE api_usage ENABLE ROW LEVEL SECURITY;
 CREATE POLICY usage_read ON api_usage FOR SELECT TO arena_scoped
@@ -456,3 +490,6 @@ CREATE POLICY budget_periods_read ON budget_periods FOR SELECT TO arena_scoped
 CREATE POLICY budget_periods_steer ON budget_periods FOR UPDATE TO arena_scoped
     USING (budget_id IN (SELECT id FROM budgets
                          WHERE arena_team_role(team_id) = 'admin' OR agent_id IN (SELECT arena_agents_managed())));
+
+-- Charging is the triggers' (they run as the owner), never a request's.
+REVOKE EXECUTE ON FUNCTION budget_charge(text, uuid[], numeric[]) FROM PUBLIC;

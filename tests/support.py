@@ -216,16 +216,33 @@ async def refusal(url: str, namespace: str, auth: Any = None, headers: dict | No
     raise AssertionError("the connection was accepted")
 
 
+def _await_chain(coro: Any) -> list[str]:
+    """Where a suspended coroutine waits, through every await down to the innermost one (a task's own
+    stack shows only its outermost frame)."""
+    lines = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            lines.append(f'  File "{frame.f_code.co_filename}", line {frame.f_lineno}, in {frame.f_code.co_name}')
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return lines
+
+
 async def close_or_explain(server: TestServer, timeout: float = 30) -> None:
-    """Close a server, or fail the test with the stack of every asyncio task if it does not close in
-    time: a stuck shutdown must say where it is stuck, not hold the whole run."""
-    try:
-        await asyncio.wait_for(server.close(), timeout)
-    except TimeoutError:
-        stacks = io.StringIO()
-        for task in asyncio.all_tasks():
-            task.print_stack(file=stacks)
-        raise AssertionError(f"the server did not close in {timeout} s; its tasks:\n{stacks.getvalue()}") from None
+    """Close a server, or fail the test with where its close is stuck and the stack of every other
+    asyncio task if it does not close in time: a stuck shutdown must say where, not hold the run."""
+    closing = asyncio.ensure_future(server.close())
+    done, _ = await asyncio.wait({closing}, timeout=timeout)
+    if closing in done:
+        closing.result()
+        return
+    stacks = io.StringIO()
+    stacks.write("the close waits at:\n" + "\n".join(_await_chain(closing.get_coro())) + "\n")
+    for task in asyncio.all_tasks():
+        if task is not closing and task is not asyncio.current_task():
+            stacks.write(f"{task!r}:\n" + "\n".join(_await_chain(task.get_coro())) + "\n")
+    closing.cancel()
+    raise AssertionError(f"the server did not close in {timeout} s; {stacks.getvalue()}")
 
 
 async def sql_value(database_url: str, sql: str, *args: Any) -> Any:

@@ -193,6 +193,19 @@ async def test_scheduled_deployment_starts_once_across_two_processes(make_server
         await asyncio.sleep(0.5)  # both processes kept sweeping
         # Pushed once: one process claimed it; the other found it started already.
         assert [p["deployment_id"] for p in bot.rec.of("agent:config")] == [r.body["id"]]
+
+        # A version scheduled before a newer one was deployed does not undo it when its time comes.
+        at = datetime.now(UTC) + timedelta(seconds=1)
+        old = (await api.post(f"/api/agents/{aid}/deployments", {
+            "config": {"nightly": "old"}, "trigger_type": "scheduled", "scheduled_at": at.isoformat()},
+            token=alice)).body
+        new = (await api.post(f"/api/agents/{aid}/deployments", {"config": {"hotfix": True}}, token=alice)).body
+        assert new["version"] == old["version"] + 1
+        await _status(api, alice, new["id"], "deployed")
+        stopped = await _status(api, alice, old["id"], "stopped")
+        assert f"version {new['version']} was deployed" in stopped["error_message"]
+        ops = (await api.get(f"/api/agents/{aid}/ops", token=alice)).body
+        assert ops["config"] == {"hotfix": True} and ops["deployed_version"] == new["version"]
     finally:
         await bot.close()
 
@@ -212,6 +225,8 @@ async def test_bad_deployment_payloads_change_nothing(arena, database_url: str) 
         ({"config": {}, "scheduled_at": future}, []),
         ({"config": {}, "trigger_type": "scheduled", "scheduled_at": past}, ["scheduled_at"]),
         ({"config": {}, "trigger_type": "scheduled", "scheduled_at": "2026-13-01T00:00:00Z"}, ["scheduled_at"]),
+        ({"config": {}, "trigger_type": "scheduled", "scheduled_at": "9999-12-31T23:59:59-01:00"}, ["scheduled_at"]),
+        ({"config": {}, "trigger_type": "scheduled", "scheduled_at": "2030-01-01T00:00:00"}, ["scheduled_at"]),
         ({"config": {}, "deployment_url": "javascript:alert(1)"}, ["deployment_url"]),
         ({"config": {}, "extra": 1}, ["extra"]),
     ]

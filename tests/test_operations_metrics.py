@@ -60,7 +60,9 @@ async def test_metrics_reported_and_derived_by_range_and_bucket(arena, sockets, 
     assert sum(b["count"] for b in hours["buckets"]) == 3 and sum(b["sum"] for b in hours["buckets"]) == 300
     assert min(b["min"] for b in hours["buckets"]) == 80 and max(b["max"] for b in hours["buckets"]) == 120
     limited = await api.get(f"/api/agents/{aid}/metrics?type=response_time&limit=2", token=alice)
-    assert len(limited.body["points"]) == 2 and limited.body["more"]
+    assert [p["value"] for p in limited.body["points"]] == [120, 80] and limited.body["more"]
+    newest = await api.get(f"/api/agents/{aid}/metrics?type=response_time&limit=2&order=desc", token=alice)
+    assert [p["value"] for p in newest.body["points"]] == [100, 80] and newest.body["more"]
     assert (await api.get(f"/api/agents/{aid}/metrics", token=eve)).code == "agent.not_found"
 
     # Bad reports and queries: a clear error, nothing stored.
@@ -120,6 +122,13 @@ async def test_workflow_runs_are_executions_with_exact_counters(arena, sockets, 
     board = (await api.get(f"/api/teams/{tid}/agents", token=alice)).body["items"][0]
     assert board["workflow"] == {"workflow_id": wf["id"], "name": "Nightly digest", "execution_count": 4,
                                  "success_count": 2, "error_count": 1}
+    # A viewer of the team sees the workflow, and may not change or run it.
+    await api.post(f"/api/teams/{tid}/members", {"username": "wf-eve", "role": "viewer"}, token=alice)
+    assert (await api.get(f"/api/workflows/{wf['id']}", token=eve)).body["name"] == "Nightly digest"
+    assert (await api.patch(f"/api/workflows/{wf['id']}", {"name": "x"}, token=eve)).code == "ops.forbidden"
+    assert (await api.post(f"/api/workflows/{wf['id']}/run", {}, token=eve)).code == "ops.forbidden"
+    assert (await api.delete(f"/api/workflows/{wf['id']}", token=eve)).code == "ops.forbidden"
+    await api.delete(f"/api/teams/{tid}/agents/{aid}", token=alice)
 
     # Paused: no run; bad workflows: clear errors, nothing stored.
     assert (await api.patch(f"/api/workflows/{wf['id']}", {"status": "paused"}, token=alice)).body["status"] == \

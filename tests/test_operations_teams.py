@@ -4,6 +4,7 @@ Python is missing."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 import asyncpg
@@ -126,7 +127,7 @@ async def test_the_team_room_is_for_members(arena, sockets) -> None:
     api = arena.api
     _, alice = await api.new_user("room-alice")
     _, eve = await api.new_user("room-eve")
-    agent, _ = await api.new_agent("room-agent", token=alice)
+    agent, key = await api.new_agent("room-agent", token=alice)
     tid = (await _team(api, alice, "room-team"))["id"]
     await api.post(f"/api/teams/{tid}/agents", {"agent_id": agent["id"]}, token=alice)
 
@@ -142,6 +143,31 @@ async def test_the_team_room_is_for_members(arena, sockets) -> None:
     [event] = await rec.wait_event("ops:agent")
     assert event["room"] == f"team:{tid}" and event["seq"] >= 1
     assert event["data"]["agent"]["status"] == "active"
+
+    # The agent's sockets come and go: the team sees it.
+    bot, _ = await sockets(arena.url, "/agent", {"api_key": key})
+    [online] = await rec.wait_event("ops:presence")
+    assert online["data"] == {"agent_id": agent["id"], "online": True}
+    await bot.disconnect()
+    offline = (await rec.wait_event("ops:presence", 2))[1]
+    assert offline["data"] == {"agent_id": agent["id"], "online": False}
+
+    # A member removed stops hearing the room at once, without unwatching.
+    bob_user, bob = await api.new_user("room-bob")
+    await api.post(f"/api/teams/{tid}/members", {"username": "room-bob", "role": "viewer"}, token=alice)
+    bob_page, bob_rec = await sockets(arena.url, "/spectate", {"token": bob})
+    assert (await bob_page.call("room:watch", {"room": f"team:{tid}"}, namespace="/spectate", timeout=5))["ok"]
+    await api.patch(f"/api/agents/{agent['id']}/ops", {"status": "paused"}, token=alice)
+    await bob_rec.wait_for(lambda evs: [d for e, d in evs if e == "ops:agent" and d["data"]["agent"]["status"]
+                                        == "paused"])
+    assert (await api.delete(f"/api/teams/{tid}/members/{bob_user['id']}", token=alice)).status == 204
+    [left] = await bob_rec.wait_event("team:left")
+    assert left == {"team_id": tid, "why": "removed"}
+    await api.patch(f"/api/agents/{agent['id']}/ops", {"status": "active"}, token=alice)
+    await rec.wait_for(lambda evs: [d for e, d in evs if e == "ops:agent" and d["seq"] > event["seq"]
+                                    and d["data"]["agent"]["status"] == "active"])
+    await asyncio.sleep(0.2)
+    assert [d["data"]["agent"]["status"] for d in bob_rec.of("ops:agent")] == ["paused"]
 
 
 async def test_row_security_keeps_other_teams_out_when_a_check_is_missing(arena, database_url: str,

@@ -102,10 +102,32 @@ async def test_budgets_warn_then_stop_the_agent_until_raised(make_server, databa
         seen = (await api.get(f"/api/agents/{a.id}/budgets", token=alice)).body["items"][0]
         assert seen["used"] == 110 and seen["exhausted_at"] is not None
 
+        # Lowered below what was used: still exhausted (no overflow however far past the limit).
+        r = await api.patch(f"/api/budgets/{budget['id']}", {"limit": 5}, token=alice)
+        assert r.status == 200 and r.body["share"] == 22 and r.body["exhausted_at"] is not None
         # Raised: judged again at once, and the agent may start again.
         r = await api.patch(f"/api/budgets/{budget['id']}", {"limit": 1000}, token=alice)
         assert r.status == 200 and r.body["exhausted_at"] is None and r.body["limit"] == 1000
         assert (await a.call("battle:create", {"topic": "Raised", "max_turns": 2}))["ok"]
+
+        # Far past the (raised) limit in one report: exhausted again, told again, and nothing overflows.
+        assert (await a.ok("agent:metrics", {"points": [{"type": "tokens", "value": 9e11}]}))["accepted"] == 1
+        async def twice() -> list | None:
+            found = await notes("budget_exhausted")
+            return found if len(found) == 2 else None
+
+        again = await eventually(twice, what="a second notice")
+        assert again[0]["data"]["used"] == 9e11 + 110
+        ack = await a.call("battle:create", {"topic": "Broke", "max_turns": 2})
+        assert ack["error"]["code"] == "budget.exhausted" and ack["error"]["details"]["used"] == 9e11 + 110
+        assert (await api.patch(f"/api/budgets/{budget['id']}", {"limit": 999_999_999_999}, token=alice)).status == 200
+
+        # An agent does not steer itself: it cannot un-pause itself or deploy to itself.
+        for body in ({"status": "active"}, {"config": {"x": 1}}):
+            r = await api.patch(f"/api/agents/{a.id}/ops", body, token=a.key)
+            assert r.status == 403 and r.code == "ops.forbidden", r.body
+        r = await api.post(f"/api/agents/{a.id}/workflows", {"name": "self"}, token=a.key)
+        assert r.code == "ops.forbidden"
 
         # Paused by its people: nothing new either.
         assert (await api.patch(f"/api/agents/{a.id}/ops", {"status": "paused"}, token=alice)).status == 200
@@ -114,6 +136,8 @@ async def test_budgets_warn_then_stop_the_agent_until_raised(make_server, databa
         # Bad budgets change nothing.
         for body in ({"metric": "dollars", "period": "day", "limit": 1}, {"metric": "calls", "period": "year",
                                                                           "limit": 1},
+                     {"metric": "calls", "period": "day", "limit": 1e12},
+                     {"metric": "calls", "period": "day", "limit": 1e-9},
                      {"metric": "calls", "period": "day", "limit": 0}, {"metric": "calls", "period": "day",
                                                                         "limit": 1, "warn_at": [1.5]},
                      {"metric": "calls", "period": "day"}):
@@ -124,7 +148,11 @@ async def test_budgets_warn_then_stop_the_agent_until_raised(make_server, databa
         assert (await api.patch(f"/api/budgets/{budget['id']}", {"limit": 5}, token=mallory)).code == \
             "budget.not_found"
         assert await sql_value(database_url, "SELECT count(*) FROM budgets") == 1
-        assert await sql_value(database_url, "SELECT limit_value FROM budgets") == 1000
+        assert await sql_value(database_url, "SELECT limit_value FROM budgets") == 999_999_999_999
+        for value in (1e13, -1e13):
+            r = await api.post(f"/api/agents/{a.id}/metrics", {"points": [{"type": "tokens", "value": value}]},
+                               token=alice)
+            assert r.code == "validation.failed", r.body
     finally:
         for agent in (a, b):
             await agent.close()
@@ -133,18 +161,20 @@ async def test_budgets_warn_then_stop_the_agent_until_raised(make_server, databa
 async def test_a_team_budget_of_calls_stops_every_agent_of_the_team(make_server, sockets, database_url: str) -> None:
     srv = await make_server(usage_flush_seconds=0.1, sweep_interval=0.1)
     api = srv.api
-    _, alice = await api.new_user("tb-alice")
-    _, vic = await api.new_user("tb-vic")
+    alice_user, alice = await api.new_user("tb-alice")
+    vic_user, vic = await api.new_user("tb-vic")
     agent, key = await api.new_agent("tb-agent", token=alice)
     tid = (await api.post("/api/teams", {"name": "Budgeted", "slug": "budgeted"}, token=alice)).body["id"]
     await api.post(f"/api/teams/{tid}/agents", {"agent_id": agent["id"]}, token=alice)
     await api.post(f"/api/teams/{tid}/members", {"username": "tb-vic", "role": "viewer"}, token=alice)
     assert (await api.post(f"/api/teams/{tid}/budgets", {"metric": "calls", "period": "day", "limit": 5},
                            token=vic)).code == "team.forbidden"
-    r = await api.post(f"/api/teams/{tid}/budgets", {"metric": "calls", "period": "day", "limit": 5}, token=alice)
-    assert r.status == 201, r.body
     watcher, rec = await sockets(srv.url, "/spectate", {"token": vic})
     assert (await watcher.call("room:watch", {"room": f"team:{tid}"}, namespace="/spectate", timeout=5))["ok"]
+    r = await api.post(f"/api/teams/{tid}/budgets", {"metric": "calls", "period": "day", "limit": 5}, token=alice)
+    assert r.status == 201, r.body
+    [made] = await rec.wait_event("ops:budget")
+    assert made["data"]["budget"]["id"] == r.body["id"] and made["data"]["budget"]["used"] == 0
 
     for _ in range(5):
         assert (await api.get("/api/me", token=key)).status == 200
@@ -171,5 +201,17 @@ async def test_a_team_budget_of_calls_stops_every_agent_of_the_team(make_server,
 
     seen = (await eventually(usage, what="the refusal in the usage"))["items"][0]
     assert seen["name"] == "tb-agent" and seen["calls"] >= 6 and seen["avg_ms"] is not None
-    r = await api.get(f"/api/teams/{tid}/usage?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", token=vic)
-    assert r.code == "validation.failed"
+    for query in ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to=0001-01-01T00:00:00Z",
+                  "from=9999-12-31T23:59:59-01:00", "from=2026-01-01T00:00:00"):
+        r = await api.get(f"/api/teams/{tid}/usage?{query}", token=vic)
+        assert r.code == "validation.failed", (query, r.body)
+
+    # The team's budget stops its agent whoever asks: here its owner, who left the team, runs a
+    # workflow of it (the gate reads past row security).
+    await api.post(f"/api/teams/{tid}/members", {"username": "tb-vic", "role": "admin"}, token=alice)
+    await api.patch(f"/api/teams/{tid}/members/{vic_user['id']}", {"role": "admin"}, token=alice)
+    assert (await api.delete(f"/api/teams/{tid}/members/{alice_user['id']}", token=alice)).status == 204
+    wf = await api.post(f"/api/agents/{agent['id']}/workflows", {"name": "w"}, token=alice)
+    assert wf.status == 201, wf.body
+    r = await api.post(f"/api/workflows/{wf.body['id']}/run", {}, token=alice)
+    assert r.status == 429 and r.code == "budget.exhausted", r.body

@@ -23,7 +23,7 @@ from ..notifications.service import notify
 from ..realtime.outbox import Outbox
 from . import budgets_store as store
 from . import fleet, roles
-from .models import BudgetCreate, BudgetList, BudgetPatch, BudgetView
+from .models import PERIODIC, BudgetCreate, BudgetList, BudgetPatch, BudgetView
 from .scope import acting, reading
 from .teams import team_room
 
@@ -55,19 +55,39 @@ async def _create(conn: asyncpg.Connection, actor: Actor, agent_id: UUID | None,
     return view(await store.get(conn, budget_id))
 
 
+async def _tell(conn: asyncpg.Connection, out: Outbox, team_id: UUID | None, agent_id: UUID | None, event: str,
+                payload: dict[str, Any]) -> None:
+    """A budget made, changed or removed: the team's room sees it (outside a team, the agent's owner)."""
+    owner = None
+    if team_id is None and agent_id is not None:
+        place = await store.agent_place(conn, agent_id)
+        team_id, owner = (place["team_id"], place["owner_id"]) if place is not None else (None, None)
+    if team_id is not None:
+        out.room(team_room(team_id), event, payload)
+    elif owner is not None:
+        out.user(owner, event, payload)
+
+
+async def _told(conn: asyncpg.Connection, out: Outbox, budget: BudgetView) -> BudgetView:
+    await _tell(conn, out, budget.team_id, budget.agent_id, "ops:budget", {"budget": budget.model_dump(mode="json")})
+    return budget
+
+
 async def create_for_team(core: Core, actor: Actor, team_id: UUID, body: BudgetCreate) -> BudgetView:
     roles.users_only(actor)
-    async with acting(core, Outbox(), actor) as conn:
+    out = Outbox()
+    async with acting(core, out, actor) as conn:
         await roles.require_role(conn, team_id, "admin", "setting the team's budgets")
-        return await _create(conn, actor, None, team_id, body)
+        return await _told(conn, out, await _create(conn, actor, None, team_id, body))
 
 
 async def create_for_agent(core: Core, actor: Actor, agent_id: UUID, body: BudgetCreate) -> BudgetView:
     roles.users_only(actor)
-    async with acting(core, Outbox(), actor) as conn:
+    out = Outbox()
+    async with acting(core, out, actor) as conn:
         await fleet.visible(conn, agent_id)
         await fleet.require_manage(conn, agent_id, "setting the agent's budgets")
-        return await _create(conn, actor, agent_id, None, body)
+        return await _told(conn, out, await _create(conn, actor, agent_id, None, body))
 
 
 async def of_team(core: Core, actor: Actor, team_id: UUID) -> BudgetList:
@@ -97,18 +117,21 @@ async def _steerable(conn: asyncpg.Connection, budget_id: UUID) -> asyncpg.Recor
 
 async def update(core: Core, actor: Actor, budget_id: UUID, body: BudgetPatch) -> BudgetView:
     roles.users_only(actor)
-    async with acting(core, Outbox(), actor) as conn:
+    out = Outbox()
+    async with acting(core, out, actor) as conn:
         await _steerable(conn, budget_id)
         await store.update(conn, budget_id, body.limit, body.warn_at)
         await audit.record(conn, actor, "budget.updated", resource_type="budget", resource_id=budget_id,
                            details=body.model_dump(exclude_unset=True))
-        return view(await store.get(conn, budget_id))
+        return await _told(conn, out, view(await store.get(conn, budget_id)))
 
 
 async def delete(core: Core, actor: Actor, budget_id: UUID) -> None:
     roles.users_only(actor)
-    async with acting(core, Outbox(), actor) as conn:
-        await _steerable(conn, budget_id)
+    out = Outbox()
+    async with acting(core, out, actor) as conn:
+        row = await _steerable(conn, budget_id)
+        await _tell(conn, out, row["team_id"], row["agent_id"], "ops:budget_deleted", {"budget_id": str(budget_id)})
         await store.delete(conn, budget_id)
         await audit.record(conn, actor, "budget.deleted", resource_type="budget", resource_id=budget_id)
 
@@ -150,12 +173,12 @@ async def _announce(conn: asyncpg.Connection, out: Outbox, row: asyncpg.Record) 
         for user_id in people:
             if exhausted:
                 await notify(conn, out, user_id=user_id, type_="budget_exhausted", title="Budget exhausted",
-                             message=f"The {row['period']}ly {row['metric']} budget of {subject} is used up "
+                             message=f"The {PERIODIC[row['period']]} {row['metric']} budget of {subject} is used up "
                                      f"({row['used']:g} of {row['limit']:g}): new battles and executions are "
                                      "refused until it resets or is raised.", data=data, priority="critical")
             else:
                 await notify(conn, out, user_id=user_id, type_="budget_warning", title="Budget warning",
-                             message=f"The {row['period']}ly {row['metric']} budget of {subject} is at "
+                             message=f"The {PERIODIC[row['period']]} {row['metric']} budget of {subject} is at "
                                      f"{share:.0%} ({row['used']:g} of {row['limit']:g}).", data=data,
                              priority="high" if mark >= 0.9 else "medium")
     moved = abs(share - row["reported"]) >= REPORT_STEP or mark is not None

@@ -12,13 +12,12 @@ import asyncpg
 COLUMNS = """
 b.id, b.agent_id, b.team_id, b.metric, b.period, b.limit_value::float8 AS limit, b.warn_at::float8[] AS warn_at,
 coalesce(p.used, 0)::float8 AS used, (coalesce(p.used, 0) / b.limit_value)::float8 AS share,
-date_trunc(b.period, now()) AS period_start,
-date_trunc(b.period, now()) + ('1 ' || b.period)::interval AS resets_at,
-p.exhausted_at, b.created_at
+arena_period_start(b.period) AS period_start, arena_period_end(b.period) AS resets_at,
+CASE WHEN p.used >= b.limit_value THEN p.exhausted_at END AS exhausted_at, b.created_at
 """
 FROM_CURRENT = """
 FROM budgets b
-LEFT JOIN budget_periods p ON p.budget_id = b.id AND p.period_start = date_trunc(b.period, now())
+LEFT JOIN budget_periods p ON p.budget_id = b.id AND p.period_start = arena_period_start(b.period)
 """
 INSERT = """
 INSERT INTO budgets (agent_id, team_id, metric, period, limit_value, warn_at, created_by)
@@ -42,28 +41,15 @@ RETURNING id
 REJUDGE = """
 UPDATE budget_periods p SET
     exhausted_at = CASE WHEN p.used >= b.limit_value THEN coalesce(p.exhausted_at, now()) END,
-    announced = least(p.announced, (p.used / b.limit_value)::numeric(4, 3)),
+    announced = least(p.announced, p.used / b.limit_value),
     check_due = true
 FROM budgets b
-WHERE b.id = $1 AND p.budget_id = b.id AND p.period_start = date_trunc(b.period, now())
+WHERE b.id = $1 AND p.budget_id = b.id AND p.period_start = arena_period_start(b.period)
 """
 DELETE = "DELETE FROM budgets WHERE id = $1 RETURNING id"
-# What stops an agent's new battles and executions: it is paused, or one of its budgets (or its
-# team's) is exhausted in the current period.
-GATE = """
-SELECT o.status, x.id, x.agent_id, x.team_id, x.metric, x.period, x.limit, x.used, x.resets_at
-FROM agent_ops o
-LEFT JOIN LATERAL (
-    SELECT b.id, b.agent_id, b.team_id, b.metric, b.period, b.limit_value::float8 AS limit, p.used::float8 AS used,
-           date_trunc(b.period, now()) + ('1 ' || b.period)::interval AS resets_at
-    FROM budgets b
-    JOIN budget_periods p ON p.budget_id = b.id AND p.period_start = date_trunc(b.period, now())
-    WHERE (b.agent_id = o.agent_id OR b.team_id = o.team_id) AND p.exhausted_at IS NOT NULL
-    ORDER BY b.id
-    LIMIT 1
-) x ON true
-WHERE o.agent_id = $1
-"""
+# What stops an agent's new battles and executions (sql/0010 arena_gate: past row security, against
+# the limit as it is now).
+GATE = "SELECT * FROM arena_gate($1)"
 CLAIM_DUE = """
 SELECT p.budget_id, p.period_start, p.used::float8 AS used, p.announced::float8 AS announced,
        p.reported::float8 AS reported, b.limit_value::float8 AS limit, b.warn_at::float8[] AS warn_at,

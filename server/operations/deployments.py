@@ -20,8 +20,10 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..db import now as db_now
 from ..errors import AppError
+from ..faults import answer_for
 from ..notifications.service import notify
 from ..pagination import cut_page
+from ..realtime.hub import AGENT_NS, agent_room
 from ..realtime.outbox import Outbox
 from ..wire import parse
 from . import deployments_store as store
@@ -244,12 +246,41 @@ async def config_answered(core: Core, actor: Actor, sid: str, data: Any, reply: 
 
 
 async def agent_connected(core: Core, actor: Actor, sid: str) -> None:
-    """An agent that (re)connects gets the config still on its way to it."""
+    """An agent that (re)connects gets the config still on its way to it; its team sees it online."""
     out = Outbox()
     async with core.db.acquire() as conn, conn.transaction():
-        await fleet_store.touch(conn, [actor.id], [await db_now(conn)])
+        await fleet_store.touch_one(conn, actor.id, await db_now(conn))
         for row in await store.in_progress(conn, actor.id):
             out.call(actor.id, EVENT, push_payload(row), EVENT)
+        await fleet.tell_presence(conn, out, actor.id, True)
+        await out.write(conn)
+    await out.flush(core)
+
+
+async def agent_disconnected(core: Core, actor: Actor, sid: str) -> None:
+    """An agent's socket went. The hooks run before the library takes the socket out of its rooms,
+    and whatever they wait for, others see the agent connected meanwhile: so this only starts a task."""
+    core.realtime.sio.start_background_task(_maybe_offline, core, actor, sid)
+
+
+async def _maybe_offline(core: Core, actor: Actor, sid: str) -> None:
+    """If that was the agent's last socket (on any process), its team sees it offline."""
+    try:
+        await _offline(core, actor, sid)
+    except Exception as exc:  # a background task: nobody else would hear of it
+        await answer_for(exc, core.db, f"presence of {actor.label}")
+
+
+async def _offline(core: Core, actor: Actor, sid: str) -> None:
+    room = agent_room(actor.id)
+    if any(s != sid for s in core.realtime.sio.manager.rooms.get(AGENT_NS, {}).get(room, {})):
+        return  # another connection of the same agent is still here
+    if core.realtime.presence is not None and (await core.realtime.presence.counts([room], skip_own=True)).get(room):
+        return  # or on another process
+    out = Outbox()
+    async with core.db.acquire() as conn, conn.transaction():
+        await fleet.tell_presence(conn, out, actor.id, False)
+        await out.write(conn)
     await out.flush(core)
 
 
@@ -263,7 +294,13 @@ async def _due_one(core: Core, item: asyncpg.Record, scheduled: bool) -> bool:
         if not await store.claim(conn, item["id"], "pending" if scheduled else "deploying"):
             return False
         if scheduled:
-            await _roll_out(core, conn, out, item["id"])
+            row = await store.get(conn, item["id"])
+            newer = (await fleet_store.ops(conn, row["agent_id"]))["deployed_version"]
+            if newer is not None and newer > row["version"]:  # an older config does not undo a newer one
+                await store.stop(conn, row["id"], f"version {newer} was deployed after this one was scheduled")
+                await _announce(conn, out, row["id"])
+            else:
+                await _roll_out(core, conn, out, item["id"])
         else:
             row = await store.get(conn, item["id"])
             await _failed(conn, out, row, f"no acknowledgement within {core.settings.deploy_ack_seconds:g} s")

@@ -59,6 +59,13 @@ async def announce(conn: asyncpg.Connection, out: Outbox, agent_id: UUID) -> Age
     return agent
 
 
+async def tell_presence(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, online: bool) -> None:
+    """``ops:presence {agent_id, online}`` to the agent's team room (if it is in a team)."""
+    row = await fleet_store.ops(conn, agent_id)
+    if row is not None and row["team_id"] is not None:
+        out.room(team_room(row["team_id"]), "ops:presence", {"agent_id": str(agent_id), "online": online})
+
+
 async def change_status(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, status: str,
                         reason: str | None = None) -> bool:
     """Set the agent's status; when it changed, notify the owner and announce it. Any transaction
@@ -110,7 +117,8 @@ def _dashboard_row(row: asyncpg.Record, online: set[str]) -> DashboardAgent:
     data = dict(row)
     latest = None if data["d_id"] is None else {
         "id": data["d_id"], "version": data["d_version"], "status": data["d_status"],
-        "deployed_at": data["d_deployed_at"], "created_at": data["d_created_at"]}
+        "deployed_at": data["d_deployed_at"], "created_at": data["d_created_at"],
+        "error_message": data["d_error_message"]}
     workflow = None if data["w_id"] is None else {
         "workflow_id": data["w_id"], "name": data["w_name"], "execution_count": data["execution_count"],
         "success_count": data["success_count"], "error_count": data["error_count"]}

@@ -31,10 +31,20 @@ UPDATE agent_ops SET config = $2, deployment_config = $3, deployed_version = $4 
 """
 START_WITH = "UPDATE agent_ops SET type = $2, config = $3 WHERE agent_id = $1"
 NEXT_VERSION = "UPDATE agent_ops SET last_version = last_version + 1 WHERE agent_id = $1 RETURNING last_version"
+TOUCH_ONE = """
+UPDATE agent_ops SET last_activity = $2 WHERE agent_id = $1 AND (last_activity IS NULL OR last_activity < $2)
+"""
+# Rows taken in id order and only when free: two processes' usage writers never wait on each other
+# (nor deadlock), and an agent whose row is busy is seen active by the next write.
 TOUCH = """
-UPDATE agent_ops o SET last_activity = v.at
-FROM (SELECT a, max(at) AS at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (a, at) GROUP BY a) v
-WHERE o.agent_id = v.a AND (o.last_activity IS NULL OR o.last_activity < v.at)
+WITH v AS (SELECT a, max(at) AS at FROM unnest($1::uuid[], $2::timestamptz[]) AS u (a, at) GROUP BY a),
+free AS (
+    SELECT o.agent_id, v.at FROM agent_ops o JOIN v ON v.a = o.agent_id
+    WHERE o.last_activity IS NULL OR o.last_activity < v.at
+    ORDER BY o.agent_id
+    FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE agent_ops o SET last_activity = free.at FROM free WHERE o.agent_id = free.agent_id
 """
 # The seed's dashboard query: each agent of the team with its latest deployment and the counters of
 # its latest workflow.
@@ -43,12 +53,12 @@ SELECT o.agent_id, o.team_id, o.type, o.status, o.config, o.deployment_config, o
        o.last_activity, o.status_changed_at, o.updated_at, a.name, a.display_name,
        (SELECT username FROM users WHERE id = a.owner_id) AS owner,
        d.id AS d_id, d.version AS d_version, d.status AS d_status, d.deployed_at AS d_deployed_at,
-       d.created_at AS d_created_at,
+       d.created_at AS d_created_at, d.error_message AS d_error_message,
        w.id AS w_id, w.name AS w_name, w.execution_count, w.success_count, w.error_count
 FROM agent_ops o
 JOIN agents a ON a.id = o.agent_id
 LEFT JOIN LATERAL (
-    SELECT id, version, status, deployed_at, created_at FROM deployments
+    SELECT id, version, status, deployed_at, created_at, error_message FROM deployments
     WHERE agent_id = o.agent_id ORDER BY version DESC LIMIT 1
 ) d ON true
 LEFT JOIN LATERAL (
@@ -101,8 +111,14 @@ async def next_version(conn: asyncpg.Connection, agent_id: UUID) -> int | None:
 
 
 async def touch(conn: asyncpg.Connection, agents: list[UUID], at: list[datetime]) -> None:
-    """Move the agents' last activity forward (never back) to when they were last seen."""
+    """Move the agents' last activity forward (never back) to when they were last seen; an agent
+    whose row another transaction holds is left to the next write."""
     await conn.execute(TOUCH, agents, at)
+
+
+async def touch_one(conn: asyncpg.Connection, agent_id: UUID, at: datetime) -> None:
+    """One agent's last activity, waiting for its row if need be (it just connected)."""
+    await conn.execute(TOUCH_ONE, agent_id, at)
 
 
 async def dashboard(conn: asyncpg.Connection, team_id: UUID) -> list[asyncpg.Record]:

@@ -11,6 +11,7 @@ import asyncpg
 
 from ..errors import AppError
 from . import budgets_store
+from .models import PERIODIC
 
 
 async def ensure_may_start(conn: asyncpg.Connection, agent_id: UUID, what: str) -> None:
@@ -27,10 +28,10 @@ async def ensure_may_start(conn: asyncpg.Connection, agent_id: UUID, what: str) 
         scope = "its team's" if row["team_id"] is not None else "its"
         raise AppError(
             "budget.exhausted",
-            f"{scope} {row['period']}ly {row['metric']} budget is used up ({row['used']:g} of {row['limit']:g}): "
-            f"no new {what} until it resets or is raised", 429,
+            f"{scope} {PERIODIC[row['period']]} {row['metric']} budget is used up "
+            f"({row['used']:g} of {row['limit_value']:g}): no new {what} until it resets or is raised", 429,
             details={"budget_id": str(row["id"]), "agent_id": str(agent_id),
                      "team_id": str(row["team_id"]) if row["team_id"] else None, "metric": row["metric"],
-                     "period": row["period"], "limit": row["limit"], "used": row["used"],
+                     "period": row["period"], "limit": row["limit_value"], "used": row["used"],
                      "resets_at": resets.isoformat(), "retry_after": seconds},
             headers={"Retry-After": str(seconds)})

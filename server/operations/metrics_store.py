@@ -13,14 +13,14 @@ INSERT INTO agent_metrics (agent_id, metric_type, value, unit, source, metadata,
 SELECT $1, x.t, x.v, x.u, 'reported', x.m, coalesce(x.r, now())
 FROM unnest($2::varchar[], $3::float8[], $4::varchar[], $5::jsonb[], $6::timestamptz[]) AS x (t, v, u, m, r)
 """
-RAW = """
+RAW = {order: """
 SELECT metric_type AS type, value, unit, source, metadata, recorded_at
 FROM agent_metrics
 WHERE agent_id = $1 AND ($2::varchar IS NULL OR metric_type = $2) AND ($3::varchar IS NULL OR source = $3)
   AND recorded_at >= $4 AND recorded_at < $5
-ORDER BY recorded_at, id
+ORDER BY recorded_at __dir__, id __dir__
 LIMIT $6
-"""
+""".replace("__dir__", direction) for order, direction in (("asc", "ASC"), ("desc", "DESC"))}
 BUCKETS = """
 SELECT metric_type AS type, max(unit) AS unit, date_bin(make_interval(secs => $6), recorded_at,
        '2000-01-01T00:00:00Z') AS at, count(*) AS count, avg(value) AS avg, min(value) AS min, max(value) AS max,
@@ -58,8 +58,8 @@ async def insert(conn: asyncpg.Connection, agent_id: UUID, points: list[dict[str
 
 
 async def raw(conn: asyncpg.Connection, agent_id: UUID, type_: str | None, source: str | None, since: datetime,
-              until: datetime, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(RAW, agent_id, type_, source, since, until, limit)
+              until: datetime, limit: int, order: str = "asc") -> list[asyncpg.Record]:
+    return await conn.fetch(RAW[order], agent_id, type_, source, since, until, limit)
 
 
 async def buckets(conn: asyncpg.Connection, agent_id: UUID, type_: str | None, source: str | None, since: datetime,

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from ..auth.models import Username
-from ..inputs import JsonObject, Text
+from ..inputs import JsonObject, Moment, Text
 from ..pagination import CursorPage
 from ..wire import Inbound, Outbound
 
@@ -123,6 +123,7 @@ class LatestDeployment(Outbound):
     status: DeploymentStatus
     deployed_at: datetime | None
     created_at: datetime
+    error_message: str | None
 
 
 class WorkflowCounters(Outbound):
@@ -155,15 +156,13 @@ class DeploymentCreate(Inbound):
     config: JsonObject
     deployment_config: JsonObject | None = Field(None, description="default: the agent's current one")
     trigger_type: TriggerType = "manual"
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
     deployment_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
 
     @model_validator(mode="after")
     def _schedule(self) -> DeploymentCreate:
         if (self.trigger_type == "scheduled") != (self.scheduled_at is not None):
             raise ValueError("a scheduled deployment needs scheduled_at, and only a scheduled one has it")
-        if self.scheduled_at is not None and self.scheduled_at.tzinfo is None:
-            raise ValueError("scheduled_at needs a time zone")
         return self
 
 
@@ -216,6 +215,7 @@ class ConfigAnswer(Inbound):
 
 Metric = Literal["tokens", "cost", "calls"]
 Period = Literal["day", "week", "month"]
+PERIODIC = {"day": "daily", "week": "weekly", "month": "monthly"}
 Share = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -224,13 +224,13 @@ class BudgetCreate(Inbound):
 
     metric: Metric
     period: Period
-    limit: Annotated[float, Field(gt=0, le=1e12)]
+    limit: Annotated[float, Field(ge=1e-6, lt=1e12)]
     warn_at: list[Share] = Field(default_factory=lambda: [0.8], max_length=5,
                                  description="shares of the limit at which the owners are warned")
 
 
 class BudgetPatch(Inbound):
-    limit: Annotated[float, Field(gt=0, le=1e12)] | None = None
+    limit: Annotated[float, Field(ge=1e-6, lt=1e12)] | None = None
     warn_at: list[Share] | None = Field(None, max_length=5)
 
 
@@ -264,10 +264,10 @@ BUCKET_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d"
 
 class MetricPoint(Inbound):
     type: MetricType = Field(description="response_time, accuracy, cost, success_rate, tokens, ...")
-    value: float
+    value: Annotated[float, Field(ge=-1e12, le=1e12)]
     unit: Text(50) | None = Field(None, description="ms, usd, percent, count, ...")
     metadata: JsonObject = Field(default_factory=dict)
-    recorded_at: datetime | None = Field(None, description="default: now; at most 30 days back, not in the future")
+    recorded_at: Moment | None = Field(None, description="default: now; at most 30 days back, not in the future")
 
 
 class MetricsReport(Inbound):
@@ -284,11 +284,12 @@ class MetricsQuery(Inbound):
     """``GET /api/agents/{id}/metrics?type=&from=&to=&bucket=&source=&limit=``."""
 
     type: MetricType | None = None
-    from_: datetime | None = Field(None, alias="from", description="default: 24 hours before `to`")
-    to: datetime | None = Field(None, description="default: now")
+    from_: Moment | None = Field(None, alias="from", description="default: 24 hours before `to`")
+    to: Moment | None = Field(None, description="default: now")
     bucket: Bucket | None = Field(None, description="aggregate per bucket instead of raw points")
     source: MetricSource | None = None
-    limit: int = Field(1000, ge=1, le=5000, description="raw points at most (oldest first)")
+    limit: int = Field(1000, ge=1, le=5000, description="raw points at most")
+    order: Literal["asc", "desc"] = Field("asc", description="raw points oldest first, or newest first")
 
 
 class MetricPointView(Outbound):
@@ -324,8 +325,8 @@ class MetricSeries(Outbound):
 
 
 class UsageQuery(Inbound):
-    from_: datetime | None = Field(None, alias="from", description="default: 24 hours before `to`")
-    to: datetime | None = None
+    from_: Moment | None = Field(None, alias="from", description="default: 24 hours before `to`")
+    to: Moment | None = None
 
 
 class AgentUsage(Outbound):

@@ -67,7 +67,7 @@ async def update_team(core: Core, actor: Actor, team_id: UUID, body: TeamPatch) 
         await roles.require_role(conn, team_id, "admin", "changing the team")
         await teams_store.update(conn, team_id, body.name, body.plan)
         view = await team_view(conn, team_id)
-        out.room(team_room(team_id), "team:updated", {"team": view.model_dump(mode="json")})
+        out.room(team_room(team_id), "team:updated", {"team": view.model_dump(mode="json", exclude={"role"})})
         await audit.record(conn, actor, "team.updated", resource_type="team", resource_id=team_id,
                            details={"fields": sorted(body.model_dump(exclude_unset=True))})
         return view
@@ -78,11 +78,16 @@ async def delete_team(core: Core, actor: Actor, team_id: UUID) -> None:
     out = Outbox()
     async with acting(core, out, actor) as conn:
         await roles.require_role(conn, team_id, "admin", "deleting the team")
-        out.room(team_room(team_id), "team:deleted", {"team_id": str(team_id)})
-        await out.write(conn)  # the last event, before the room's team goes
+        members = await teams_store.members(conn, team_id)
         if not await teams_store.delete(conn, team_id):
             raise roles.team_not_found()
+        # The room's last event after the rows (everyone else takes the room's row last, at commit).
+        out.room(team_room(team_id), "team:deleted", {"team_id": str(team_id)})
+        await out.write(conn)
         await rooms.close(conn, team_room(team_id))
+        for member in members:  # their pages stop hearing the room
+            out.user_leaves(member["user_id"], team_room(team_id), "team:left", {"team_id": str(team_id),
+                                                                                "why": "deleted"})
         await audit.record(conn, actor, "team.deleted", resource_type="team", resource_id=team_id)
 
 
@@ -155,6 +160,8 @@ async def remove_member(core: Core, actor: Actor, team_id: UUID, user_id: UUID) 
         await _member_event(conn, out, team_id, user_id, "removed")
         if not await teams_store.remove_member(conn, team_id, user_id):
             raise AppError("team.not_member", "this person is not in the team", 404)
+        # Their open pages stop hearing the team's room at once (not at their next watch).
+        out.user_leaves(user_id, team_room(team_id), "team:left", {"team_id": str(team_id), "why": "removed"})
         await audit.record(conn, actor, "team.member_removed", resource_type="team", resource_id=team_id,
                            details={"user_id": str(user_id)})
 

@@ -106,3 +106,7 @@ class UsageRecorder:
                 return
             self._task = None
         await self.flush()
+        if self.rows:  # the last write failed too: what is left is lost, and said so
+            log.error("usage rows not written at stop: %d", len(self.rows))
+            self.dropped += len(self.rows)
+            self.rows = []

@@ -98,9 +98,9 @@ async def update(core: Core, actor: Actor, workflow_id: UUID, body: WorkflowPatc
         _check_interval(core, body.trigger_config.model_dump(), ["trigger_config"])
     out = Outbox()
     async with acting(core, out, actor) as conn:
-        await _visible(conn, workflow_id)
+        # The check before the lock: under row security a lock skips what the actor may not change.
+        await fleet.require_manage(conn, (await _visible(conn, workflow_id))["agent_id"], "changing workflows")
         row = await store.lock(conn, workflow_id)
-        await fleet.require_manage(conn, row["agent_id"], "changing workflows")
         values = {k: row[k] for k in ("name", "description", "trigger_config", "input", "status")}
         for name in changes:
             value = getattr(body, name)
@@ -120,6 +120,7 @@ async def delete(core: Core, actor: Actor, workflow_id: UUID) -> None:
     async with acting(core, out, actor) as conn:
         row = await _visible(conn, workflow_id)
         await fleet.require_manage(conn, row["agent_id"], "deleting workflows")
+        await store.lock_runs(conn, workflow_id)  # runs first, as a run that ends locks it then us
         await store.delete(conn, workflow_id)
         await audit.record(conn, actor, "workflow.deleted", resource_type="workflow", resource_id=workflow_id)
 
@@ -142,9 +143,8 @@ async def run_now(core: Core, actor: Actor, workflow_id: UUID, body: WorkflowRun
     """``POST /api/workflows/{id}/run``: one run now, whatever the trigger (not of a paused workflow)."""
     out = Outbox()
     async with acting(core, out, actor) as conn:
-        await _visible(conn, workflow_id)
+        await fleet.require_manage(conn, (await _visible(conn, workflow_id))["agent_id"], "running workflows")
         row = await store.lock(conn, workflow_id)
-        await fleet.require_manage(conn, row["agent_id"], "running workflows")
         if row["status"] == "paused":
             raise AppError("workflow.paused", "the workflow is paused: set it active first", 409)
         execution = await _start_run(conn, out, row, body.input, "manual")

@@ -30,6 +30,7 @@ UPDATE workflows SET name = $2, description = $3, trigger_config = $4, input = $
 WHERE id = $1
 """
 DELETE = "DELETE FROM workflows WHERE id = $1 RETURNING id"
+LOCK_RUNS = "SELECT id FROM executions WHERE workflow_id = $1 ORDER BY id FOR UPDATE"
 DUE = """
 SELECT id FROM workflows WHERE status = 'active' AND next_execution <= now() ORDER BY next_execution LIMIT $1
 """
@@ -73,6 +74,11 @@ async def update(conn: asyncpg.Connection, workflow_id: UUID, values: dict[str, 
     every = interval(values["trigger_config"]) if values["status"] == "active" else None
     await conn.execute(UPDATE, workflow_id, values["name"], values["description"], values["trigger_config"],
                        values["input"], values["status"], every, reschedule)
+
+
+async def lock_runs(conn: asyncpg.Connection, workflow_id: UUID) -> None:
+    """The workflow's runs, locked in id order (their rows lose the workflow when it goes)."""
+    await conn.execute(LOCK_RUNS, workflow_id)
 
 
 async def delete(conn: asyncpg.Connection, workflow_id: UUID) -> bool:

@@ -28,6 +28,11 @@ SPECTATE_NS = "/spectate"
 NAMESPACES = (AGENT_NS, SPECTATE_NS)
 
 
+# A call whose "reply" is LEAVE + a room name is not a call: each socket it reaches leaves that room
+# (on the process that holds the socket), then gets the event (Outbox.user_leaves).
+LEAVE = "leave:"
+
+
 def agent_room(agent_id: object) -> str:
     """The private room every connection of one agent is in."""
     return f"agent:{agent_id}"
@@ -163,7 +168,7 @@ class Realtime:
             emits += [(name, payload, ns, rooms) for ns in NAMESPACES]
             self.metrics.events_out.labels(rooms[0].split(":", 1)[0]).inc()
         emits += [(event, data, AGENT_NS, agent_room(agent_id), *call) for agent_id, event, data, *call in private]
-        emits += [(event, data, SPECTATE_NS, user_room(user_id)) for user_id, event, data in to_users]
+        emits += [(event, data, SPECTATE_NS, user_room(user_id), *leave) for user_id, event, data, *leave in to_users]
         if emits:
             await self.manager.emit_batch(emits)
 
@@ -171,6 +176,11 @@ class Realtime:
         """A call reached this process: send it to each local socket in ``room`` with an ack; the
         answer goes to the reply handler here, where the socket is (no cross-process callback)."""
         sids = list(self.sio.manager.rooms.get(namespace, {}).get(room, {}))
+        if reply.startswith(LEAVE):  # not a call: these sockets leave a room, then hear why
+            for sid in sids:
+                await self.leave(sid, namespace, reply[len(LEAVE):])
+                await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid)
+            return
         for sid in sids:
             async def answered(*args: object, _sid: str = sid) -> None:
                 await self._on_reply(namespace, _sid, reply, data, args[0] if args else None)

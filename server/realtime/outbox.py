@@ -17,6 +17,7 @@ import asyncpg
 
 from ..core import Core
 from . import store
+from .hub import LEAVE
 from .models import RoomEvent
 
 
@@ -47,6 +48,11 @@ class Outbox:
     def user(self, user_id: Any, event: str, data: dict[str, Any]) -> None:
         """A private message to every page a person has open (their /spectate sockets; not stored)."""
         self.to_users.append((user_id, event, data))
+
+    def user_leaves(self, user_id: Any, room: str, event: str, data: dict[str, Any]) -> None:
+        """Every page the person has open leaves ``room`` (on whichever process holds it) and is
+        told ``event``: a member removed from a team stops hearing its room at once."""
+        self.to_users.append((user_id, event, data, LEAVE + room))
 
     def call(self, agent_id: Any, event: str, data: dict[str, Any], reply: str) -> None:
         """Like ``agent``, and each socket's ack goes to the domain's reply handler ``reply`` on the

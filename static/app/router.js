@@ -18,6 +18,9 @@ const ROUTES = [
   { pattern: /^\/marketplace$/, view: () => import("./views/marketplace.js"), nav: "marketplace" },
   { pattern: /^\/marketplace\/(agent|tool|task|scenario)\/([^/]+)$/, view: () => import("./views/listing.js"), nav: "marketplace" },
   { pattern: /^\/collections\/([^/]+)$/, view: () => import("./views/collection.js"), nav: "marketplace" },
+  { pattern: /^\/ops$/, view: () => import("./views/operations.js"), nav: "operations" },
+  { pattern: /^\/ops\/([^/]+)$/, view: () => import("./views/operations.js"), nav: "operations" },
+  { pattern: /^\/ops\/([^/]+)\/([^/]+)$/, view: () => import("./views/operations.js"), nav: "operations" },
 ];
 
 function match(hash) {

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ class Operations:
         self.client = client
         self._config_handler: ConfigHandler | None = None
         self._workflow_handler: WorkflowHandler | None = None
-        self._applied: dict[str, tuple[bool, str | None]] = {}  # deployment -> its answer
+        self._applied: dict[str, asyncio.Future] = {}  # deployment -> its answer (ok, error), once made
         self.current: ConfigPush | None = None  # the last config applied
         client.on("agent:config", self._on_config)
         client.on("agent:config_refused", self._on_refused)
@@ -81,18 +82,22 @@ class Operations:
     async def _on_config(self, payload: dict[str, Any]) -> None:
         push = ConfigPush(payload["deployment_id"], payload["version"], payload.get("config") or {},
                           payload.get("deployment_config") or {})
-        answer = self._applied.get(push.deployment_id)
-        if answer is None:  # a push can come twice (after a reconnect): apply it once
+        made = self._applied.get(push.deployment_id)
+        if made is None:  # a push can come twice (after a reconnect, even while applying): apply it once
+            made = self._applied[push.deployment_id] = asyncio.get_running_loop().create_future()
             try:
                 if self._config_handler is not None:
                     await self._config_handler(push)
-                answer = (True, None)
+                made.set_result((True, None))
                 self.current = push
             except Exception as exc:  # the agent refuses this config
                 log.warning("config version %s refused: %s", push.version, exc)
-                answer = (False, str(exc)[:2000] or type(exc).__name__)
-            self._applied[push.deployment_id] = answer
-        ok, error = answer
+                made.set_result((False, str(exc)[:2000] or type(exc).__name__))
+            except BaseException:  # cancelled (the client closes): the next push tries again
+                del self._applied[push.deployment_id]
+                made.cancel()
+                raise
+        ok, error = await asyncio.shield(made)
         body: dict[str, Any] = {"deployment_id": push.deployment_id, "ok": ok}
         if error is not None:
             body["error"] = error
