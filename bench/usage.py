@@ -13,8 +13,10 @@ then off, so drift on this noisy machine falls on both alike), for ``--seconds``
   deployment (gate, rate limit, one scoped read, an error ack).
 
 It prints requests per second for each, per round, and the ratio on/off of the medians (the issue's
-target: at least 0.95). At the end the accounting server is stopped with SIGTERM (a clean stop) and
-the rows in ``api_usage`` are compared with the calls and events it answered: none may be missing.
+target: at least 0.95), and the server process's CPU time per request (the fairer figure on a
+machine whose load generator shares the two cores). At the end the accounting server is stopped
+with SIGTERM (a clean stop) and the rows in ``api_usage`` are compared with the calls and events it
+answered: none may be missing.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
         sockets = {name: await connect_all(s.url, key, args.sockets) for name, s in servers.items()}
         answered_on = 0
         figures: dict[str, dict[str, list[float]]] = {"rest": {"on": [], "off": []}, "socket": {"on": [], "off": []}}
+        cpu: dict[str, dict[str, list[float]]] = {"rest": {"on": [], "off": []}, "socket": {"on": [], "off": []}}
         # A warm-up on each, not counted.
         for name, s in servers.items():
             n = await rest_load(s.url, key, args.rest_workers, 1.0) + await socket_load(sockets[name], 1.0)
@@ -123,17 +126,24 @@ async def run(args: argparse.Namespace, data_dir: Path) -> int:
             order = ("off", "on") if i % 2 == 0 else ("on", "off")
             line = []
             for name in order:
+                cpu0 = servers[name].cpu()[0]
                 n_rest = await rest_load(servers[name].url, key, args.rest_workers, args.seconds)
+                cpu1 = servers[name].cpu()[0]
                 n_sock = await socket_load(sockets[name], args.seconds)
+                cpu2 = servers[name].cpu()[0]
                 if name == "on":
                     answered_on += n_rest + n_sock
                 figures["rest"][name].append(n_rest / args.seconds)
                 figures["socket"][name].append(n_sock / args.seconds)
-                line.append(f"{name}: rest {n_rest / args.seconds:7.0f}/s socket {n_sock / args.seconds:7.0f}/s")
+                cpu["rest"][name].append((cpu1 - cpu0) * 1e6 / n_rest)
+                cpu["socket"][name].append((cpu2 - cpu1) * 1e6 / n_sock)
+                line.append(f"{name}: rest {n_rest / args.seconds:6.0f}/s socket {n_sock / args.seconds:6.0f}/s")
             print(f"round {i + 1}: " + "   ".join(line), flush=True)
         for what in ("rest", "socket"):
             on, off = statistics.median(figures[what]["on"]), statistics.median(figures[what]["off"])
             print(f"{what:6}: off {off:7.0f}/s, on {on:7.0f}/s, on/off {on / off:.3f} (target >= 0.95)")
+            c_on, c_off = statistics.median(cpu[what]["on"]), statistics.median(cpu[what]["off"])
+            print(f"{'':6}  server CPU per request: off {c_off:.0f} us, on {c_on:.0f} us, on/off {c_on / c_off:.3f}")
 
         for client in sockets["on"]:
             await client.disconnect()
