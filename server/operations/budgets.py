@@ -22,7 +22,7 @@ from ..errors import AppError
 from ..notifications.service import notify
 from ..realtime.outbox import Outbox
 from . import budgets_store as store
-from . import fleet, roles
+from . import fleet, fleet_store, roles
 from .models import PERIODIC, BudgetCreate, BudgetList, BudgetPatch, BudgetView
 from .scope import acting, reading
 from .teams import team_room
@@ -57,15 +57,11 @@ async def _create(conn: asyncpg.Connection, actor: Actor, agent_id: UUID | None,
 
 async def _tell(conn: asyncpg.Connection, out: Outbox, team_id: UUID | None, agent_id: UUID | None, event: str,
                 payload: dict[str, Any]) -> None:
-    """A budget made, changed or removed: the team's room sees it (outside a team, the agent's owner)."""
-    owner = None
-    if team_id is None and agent_id is not None:
-        place = await store.agent_place(conn, agent_id)
-        team_id, owner = (place["team_id"], place["owner_id"]) if place is not None else (None, None)
+    """About a budget: a team's goes to the team's room; an agent's where the agent's events go."""
     if team_id is not None:
         out.room(team_room(team_id), event, payload)
-    elif owner is not None:
-        out.user(owner, event, payload)
+    elif agent_id is not None:
+        await fleet.tell(conn, out, agent_id, event, payload)
 
 
 async def _told(conn: asyncpg.Connection, out: Outbox, budget: BudgetView) -> BudgetView:
@@ -145,21 +141,20 @@ def crossed(announced: float, share: float, warn_at: list[float]) -> float | Non
     return max(passed) if passed else None
 
 
-async def _recipients(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[list[UUID], UUID | None, str]:
-    """(who is told, the team room's team, what the budget is of)."""
+async def _recipients(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[list[UUID], str]:
+    """Who is told of a budget (a team's admins, or the agent's owner), and what it is the budget of."""
     if row["team_id"] is not None:
-        return await store.team_admins(conn, row["team_id"]), row["team_id"], "the team"
-    place = await store.agent_place(conn, row["agent_id"])
+        return await store.team_admins(conn, row["team_id"]), "the team"
+    place = await fleet_store.ops(conn, row["agent_id"])
     if place is None:
-        return [], None, "an agent"
-    owners = [place["owner_id"]] if place["owner_id"] is not None else []
-    return owners, place["team_id"], f'"{place["display_name"]}"'
+        return [], "an agent"
+    return ([place["owner_id"]] if place["owner_id"] is not None else []), f'"{place["display_name"]}"'
 
 
 async def _announce(conn: asyncpg.Connection, out: Outbox, row: asyncpg.Record) -> None:
     share = row["used"] / row["limit"]
     mark = crossed(row["announced"], share, row["warn_at"])
-    people, team_id, subject = await _recipients(conn, row)
+    people, subject = await _recipients(conn, row)
     budget = view(await store.get(conn, row["budget_id"]))
     data: dict[str, Any] = {"budget_id": str(row["budget_id"]), "metric": row["metric"], "period": row["period"],
                             "used": row["used"], "limit": row["limit"], "share": round(share, 4),
@@ -183,11 +178,7 @@ async def _announce(conn: asyncpg.Connection, out: Outbox, row: asyncpg.Record) 
                              priority="high" if mark >= 0.9 else "medium")
     moved = abs(share - row["reported"]) >= REPORT_STEP or mark is not None
     if moved:
-        payload = {"budget": budget.model_dump(mode="json")}
-        if team_id is not None:
-            out.room(team_room(team_id), "ops:budget", payload)
-        for user_id in people if team_id is None else []:
-            out.user(user_id, "ops:budget", payload)
+        await _told(conn, out, budget)
     await store.settle(conn, row["budget_id"], row["period_start"], max(row["announced"], mark or 0),
                        share if moved else row["reported"])
 

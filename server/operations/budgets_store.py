@@ -64,8 +64,6 @@ SETTLE = """
 UPDATE budget_periods SET check_due = false, announced = $3, reported = $4 WHERE budget_id = $1 AND period_start = $2
 """
 TEAM_ADMINS = "SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'admin' ORDER BY user_id"
-AGENT_PLACE = "SELECT o.team_id, a.owner_id, a.display_name FROM agent_ops o JOIN agents a ON a.id = o.agent_id " \
-              "WHERE o.agent_id = $1"
 
 
 async def insert(conn: asyncpg.Connection, agent_id: UUID | None, team_id: UUID | None, metric: str, period: str,
@@ -111,7 +109,3 @@ async def settle(conn: asyncpg.Connection, budget_id: UUID, period_start: dateti
 
 async def team_admins(conn: asyncpg.Connection, team_id: UUID) -> list[UUID]:
     return [r["user_id"] for r in await conn.fetch(TEAM_ADMINS, team_id)]
-
-
-async def agent_place(conn: asyncpg.Connection, agent_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(AGENT_PLACE, agent_id)

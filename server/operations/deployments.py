@@ -30,7 +30,6 @@ from . import deployments_store as store
 from . import fleet, fleet_store
 from .models import ConfigAnswer, ConfigResult, DeploymentCreate, DeploymentPage, DeploymentQuery, DeploymentView
 from .scope import acting, reading
-from .teams import team_room
 
 EVENT = "agent:config"
 SWEEP_BATCH = 50
@@ -52,13 +51,8 @@ def push_payload(row: asyncpg.Record) -> dict[str, Any]:
 
 async def _announce(conn: asyncpg.Connection, out: Outbox, deployment_id: UUID) -> DeploymentView:
     row = await store.get(conn, deployment_id)
-    ops = await fleet_store.ops(conn, row["agent_id"])
     deployment = view(row)
-    payload = {"deployment": deployment.model_dump(mode="json")}
-    if ops["team_id"] is not None:
-        out.room(team_room(ops["team_id"]), "ops:deployment", payload)
-    elif ops["owner_id"] is not None:
-        out.user(ops["owner_id"], "ops:deployment", payload)
+    await fleet.tell(conn, out, row["agent_id"], "ops:deployment", {"deployment": deployment.model_dump(mode="json")})
     return deployment
 
 

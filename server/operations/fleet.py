@@ -47,23 +47,34 @@ async def require_manage(conn: asyncpg.Connection, agent_id: UUID, what: str) ->
                                         "its team", 403)
 
 
+def route(out: Outbox, row: asyncpg.Record, event: str, payload: dict[str, Any], *, owner_too: bool = True) -> None:
+    """An event about the agent of ``row`` (its operations row): to its team's room (stored, with
+    seq), or, outside a team, to its owner's open pages (not stored)."""
+    if row["team_id"] is not None:
+        out.room(team_room(row["team_id"]), event, payload)
+    elif owner_too and row["owner_id"] is not None:
+        out.user(row["owner_id"], event, payload)
+
+
+async def tell(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, event: str, payload: dict[str, Any], *,
+               owner_too: bool = True) -> None:
+    """``route``, reading the agent's row first."""
+    row = await fleet_store.ops(conn, agent_id)
+    if row is not None:
+        route(out, row, event, payload, owner_too=owner_too)
+
+
 async def announce(conn: asyncpg.Connection, out: Outbox, agent_id: UUID) -> AgentOpsView:
     """Tell the agent's team room (or, outside a team, its owner's pages) how the agent stands now."""
     row = await fleet_store.ops(conn, agent_id)
     agent = view(row)
-    payload = {"agent": agent.model_dump(mode="json")}
-    if row["team_id"] is not None:
-        out.room(team_room(row["team_id"]), "ops:agent", payload)
-    elif row["owner_id"] is not None:
-        out.user(row["owner_id"], "ops:agent", payload)
+    route(out, row, "ops:agent", {"agent": agent.model_dump(mode="json")})
     return agent
 
 
 async def tell_presence(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, online: bool) -> None:
     """``ops:presence {agent_id, online}`` to the agent's team room (if it is in a team)."""
-    row = await fleet_store.ops(conn, agent_id)
-    if row is not None and row["team_id"] is not None:
-        out.room(team_room(row["team_id"]), "ops:presence", {"agent_id": str(agent_id), "online": online})
+    await tell(conn, out, agent_id, "ops:presence", {"agent_id": str(agent_id), "online": online}, owner_too=False)
 
 
 async def change_status(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, status: str,

@@ -15,7 +15,7 @@ from ..db import now as db_now
 from ..errors import AppError
 from ..realtime.outbox import Outbox
 from ..settings import Settings
-from . import fleet, fleet_store, roles
+from . import fleet, roles
 from . import metrics_store as store
 from .models import (
     BUCKET_SECONDS,
@@ -30,7 +30,6 @@ from .models import (
     UsageQuery,
 )
 from .scope import acting, reading
-from .teams import team_room
 
 MAX_BACK = timedelta(days=30)
 MAX_AHEAD = timedelta(minutes=5)  # clocks differ a little
@@ -58,12 +57,10 @@ async def report(core: Core, actor: Actor, agent_id: UUID, body: MetricsReport) 
             points.append({"type": p.type, "value": p.value, "unit": p.unit, "metadata": p.metadata,
                            "recorded_at": at})
         await store.insert(conn, agent_id, points)
-        ops = await fleet_store.ops(conn, agent_id)
-        if ops["team_id"] is not None:
-            out.room(team_room(ops["team_id"]), "ops:metrics", {
-                "agent_id": str(agent_id),
-                "points": [{"type": p["type"], "value": p["value"], "unit": p["unit"],
-                            "recorded_at": (p["recorded_at"] or now).isoformat()} for p in points]})
+        await fleet.tell(conn, out, agent_id, "ops:metrics", {
+            "agent_id": str(agent_id),
+            "points": [{"type": p["type"], "value": p["value"], "unit": p["unit"],
+                        "recorded_at": (p["recorded_at"] or now).isoformat()} for p in points]}, owner_too=False)
     return MetricsReported(accepted=len(points))
 
 

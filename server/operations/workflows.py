@@ -24,7 +24,6 @@ from . import fleet, fleet_store
 from . import workflows_store as store
 from .models import WorkflowCreate, WorkflowList, WorkflowPatch, WorkflowRun, WorkflowView
 from .scope import acting, reading
-from .teams import team_room
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 50
@@ -48,12 +47,8 @@ def _check_interval(core: Core, trigger: dict[str, Any], loc: list[str]) -> None
 
 async def _announce(conn: asyncpg.Connection, out: Outbox, row: asyncpg.Record, **extra: Any) -> WorkflowView:
     workflow = view(row)
-    ops = await fleet_store.ops(conn, row["agent_id"])
     payload = {"workflow": workflow.model_dump(mode="json"), **extra}
-    if ops["team_id"] is not None:
-        out.room(team_room(ops["team_id"]), "ops:workflow", payload)
-    elif ops["owner_id"] is not None:
-        out.user(ops["owner_id"], "ops:workflow", payload)
+    await fleet.tell(conn, out, row["agent_id"], "ops:workflow", payload)
     return workflow
 
 
