@@ -28,6 +28,7 @@ SPECTATE_NS = "/spectate"
 NAMESPACES = (AGENT_NS, SPECTATE_NS)
 
 
+CLOSE_TASKS_TIMEOUT = 5.0
 # A call whose "reply" is LEAVE + a room name is not a call: each socket it reaches leaves that room
 # (on the process that holds the socket), then gets the event (Outbox.user_leaves).
 LEAVE = "leave:"
@@ -74,6 +75,7 @@ class Realtime:
         # Called as hook(core, actor, sid) when an agent connects (e.g. to give a seat back).
         self.connect_hooks: list = []
         self._tasks: set[asyncio.Task] = set()
+        self._closing = False
         self.audience = None  # server.realtime.audience.Audience, once Redis is up
         # Which agents have a socket on any process: the same counting as the audience, over the
         # agent:<id> rooms of /agent (set with the audience).
@@ -295,7 +297,7 @@ class Realtime:
             log.warning("could not re-check socket credentials: %s", exc)
 
     async def _revalidate_every(self, interval: float) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(interval)
             await self._revalidate()
 
@@ -319,7 +321,7 @@ class Realtime:
     async def _watch_listener(self, interval: float) -> None:
         """Restart the pub/sub listener when two probes in a row fail while Redis answers."""
         failures = 0
-        while True:
+        while not self._closing:
             await asyncio.sleep(interval)
             try:
                 if self.audience is not None:
@@ -353,10 +355,18 @@ class Realtime:
 
     async def close(self) -> None:
         self.sio.eio.arena_pings.stop()
+        # The loops also stop at their next turn: Python 3.11's asyncio.wait_for (in the probe, in
+        # redis-py) can swallow a cancel that lands as its inner call completes, and a loop that lost
+        # its cancel would hold the shutdown for ever (seen under load as a close stuck here).
+        self._closing = True
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(tasks, timeout=CLOSE_TASKS_TIMEOUT) if tasks else (set(), set())
+        for task in stuck:  # a cancel swallowed: ask again, the loop ends at its next turn anyway
+            task.cancel()
+        if stuck:
+            await asyncio.wait(stuck, timeout=CLOSE_TASKS_TIMEOUT)
         if self.audience is not None:
             await self.audience.close()
         if self.presence is not None:
