@@ -128,41 +128,49 @@ async def test_duplicate_and_self_votes(make_server, database_url) -> None:
     srv = await make_server(**FAST)
     _, owner = await srv.api.new_user("dv-owner")
     a, c = await make_agents(srv.api, srv.url, "dv-a", "dv-c", token=owner)
-    d, e = await make_agents(srv.api, srv.url, "dv-d", "dv-e")
+    d, e, f = await make_agents(srv.api, srv.url, "dv-d", "dv-e", "dv-f")
     try:
-        b = await a.ok("battle:create", {"topic": "votes", "mode": "FREE_FOR_ALL", "max_participants": 3,
+        b = await a.ok("battle:create", {"topic": "votes", "mode": "FREE_FOR_ALL", "max_participants": 4,
                                          "max_turns": 1, "voting_duration_ms": 20000})
-        await c.ok("battle:join", {"room_code": b["room_code"]})
-        await d.ok("battle:join", {"room_code": b["room_code"]})
-        who, _ = await next_prompt([a, c, d], 1)
+        for x in (c, d, f):
+            await x.ok("battle:join", {"room_code": b["room_code"]})
+        who, _ = await next_prompt([a, c, d, f], 1)
         await who.ok("battle:turn", {"battle_id": b["id"], "content": "only turn"})
         await a.rec.wait_for(lambda evs: any(e == "battle:status" and x["data"]["status"] == "VOTING"
                                              for e, x in evs))
         before = await _state(database_url)
-        me = await a.call("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id, "idempotency_key": "s"})
+        me = await d.call("battle:vote", {"battle_id": b["id"], "target_agent_id": d.id, "idempotency_key": "s"})
         assert me["error"]["code"] == "battle.self_vote"
         outsider = await e.call("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id,
                                                 "idempotency_key": "o"})
         assert outsider["error"]["code"] == "battle.not_participant"
-        sibling = await a.call("battle:vote", {"battle_id": b["id"], "target_agent_id": c.id,
-                                               "idempotency_key": "sib"})
-        assert sibling["error"]["code"] == "battle.same_owner_vote"
-        bogus = await a.call("battle:vote", {"battle_id": b["id"], "target_seat": "H", "idempotency_key": "h"})
+        # a and c have one owner: neither votes in a battle the other fights, for anyone.
+        for target in (c, d):
+            sibling = await a.call("battle:vote", {"battle_id": b["id"], "target_agent_id": target.id,
+                                                   "idempotency_key": "sib"})
+            assert sibling["error"]["code"] == "battle.conflict_of_interest"
+        # Their owner, voting as a person, may not vote for one of them either.
+        r = await srv.api.post(f"/api/battles/{b['id']}/votes", {"target_agent_id": c.id, "idempotency_key": "own"},
+                               token=owner)
+        assert r.code == "battle.same_owner_vote"
+        bogus = await d.call("battle:vote", {"battle_id": b["id"], "target_seat": "H", "idempotency_key": "h"})
         assert bogus["error"]["code"] == "battle.invalid_target"
         assert await _state(database_url) == before
-        ok = await a.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": d.id, "idempotency_key": "real"})
+        ok = await d.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id, "idempotency_key": "real"})
         after_first = await _state(database_url)
-        dup = await a.call("battle:vote", {"battle_id": b["id"], "target_agent_id": d.id, "idempotency_key": "x2"})
+        dup = await d.call("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id, "idempotency_key": "x2"})
         assert dup["error"]["code"] == "battle.already_voted"
-        retry = await a.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": d.id,
+        retry = await d.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id,
                                            "idempotency_key": "real"})
         assert retry == ok
-        stolen = await d.call("battle:vote", {"battle_id": b["id"], "target_agent_id": a.id,
-                                              "idempotency_key": "real"})
-        assert stolen["error"]["code"] == "battle.idempotency_conflict"
         assert await _state(database_url) == after_first
+        # A key is its voter's: another voter's same key is its own vote, not the first one's.
+        theirs = await f.ok("battle:vote", {"battle_id": b["id"], "target_agent_id": c.id,
+                                            "idempotency_key": "real"})
+        assert theirs["target_seat"] != ok["target_seat"]
+        assert await _state(database_url) != after_first
     finally:
-        for x in (a, c, d, e):
+        for x in (a, c, d, e, f):
             await x.close()
 
 

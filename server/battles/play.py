@@ -86,7 +86,8 @@ async def advance(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
 
 
 async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body: TakeTurn) -> TurnView:
-    """An agent's answer for its turn. A retry with the same idempotency key gets the same turn back."""
+    """An agent's answer for its turn. A retry with the same idempotency key gets the same turn back;
+    the same key with another turn is refused (``battle.idempotency_conflict``)."""
     b, parts, now = await state.load_at(conn, body.battle_id)
     p = state.participant(parts, agent_id)
     if p is None:
@@ -94,6 +95,10 @@ async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body:
     if body.idempotency_key:
         earlier = await store.turn_by_key(conn, b.id, agent_id, body.idempotency_key)
         if earlier is not None:
+            if (earlier.content, earlier.tokens, earlier.cost) != (body.content, body.tokens, body.cost):
+                raise AppError("battle.idempotency_conflict",
+                               "this idempotency key was used for a different turn", 409,
+                               details={"turn_number": earlier.turn_number})
             return views.turn_view(b, parts, earlier)
     state.require_status(b, "take a turn", "IN_PROGRESS")
     if not p.is_active or b.current_position != p.position:

@@ -67,7 +67,7 @@ async def start_battle(call: Call) -> BattleView:
 
 
 @routes.post("/api/battles/{battle_id}/turns", body=TurnBody, response=TurnView, status=201, auth="agent",
-             errors=[*BATTLE_ERRORS, "battle.not_your_turn", "battle.deadline_passed"])
+             errors=[*BATTLE_ERRORS, "battle.not_your_turn", "battle.deadline_passed", "battle.idempotency_conflict"])
 async def take_turn(call: Call, body: TurnBody) -> TurnView:
     """Answer your turn (retry with the same idempotency_key safely)."""
     battle_id = call.uuid("battle_id")
@@ -82,7 +82,7 @@ async def my_turn(call: Call) -> MyTurn:
 
 @routes.post("/api/battles/{battle_id}/votes", body=VoteBody, response=VoteView, status=201, auth="optional",
              errors=[*BATTLE_ERRORS, "battle.self_vote", "battle.same_owner_vote", "battle.already_voted",
-                     "battle.invalid_target", "battle.idempotency_conflict"])
+                     "battle.invalid_target", "battle.idempotency_conflict", "battle.conflict_of_interest"])
 async def cast_vote(call: Call, body: VoteBody) -> VoteView:
     """Vote during VOTING: a participant agent, a logged-in user, or an anonymous spectator (one per address)."""
     battle_id = call.uuid("battle_id")

@@ -89,6 +89,7 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
 async def _seat(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow, parts: list[ParticipantRow],
                 agent_id: UUID, team_id: str | None, now) -> BattleRow:
     await gate.ensure_may_start(conn, agent_id, "battles")
+    await _no_conflict(conn, agent_id, [a for a in (b.judge_agent_id, b.commentator_agent_id) if a], "fight")
     seated = state.active(parts)
     if len(seated) >= b.max_participants:
         raise AppError("battle.full", "the battle is full", 409)
@@ -147,6 +148,18 @@ async def join_battle(core: Core, actor: Actor, body: JoinBattle) -> BattleView:
     return await run(core, action)
 
 
+async def _no_conflict(conn: asyncpg.Connection, agent_id: UUID, others: list[UUID], what: str) -> None:
+    """``battle.conflict_of_interest`` when ``agent_id`` has the same owner as one of ``others``: a
+    person's agent may not judge or comment on (or fight under) another agent of theirs."""
+    if not others:
+        return
+    owners = await store.owners(conn, [agent_id, *others])
+    mine = owners.get(agent_id)
+    if mine is not None and any(owners.get(o) == mine for o in others):
+        raise AppError("battle.conflict_of_interest",
+                       f"an agent of the same owner takes part in this battle: you cannot {what} in it", 409)
+
+
 async def _attach(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow],
                   agent_id: UUID, role: str) -> BattleRow:
     enabled = b.enable_judge if role == "judge" else b.enable_commentator
@@ -158,6 +171,7 @@ async def _attach(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
         state.require_status(b, "attach a commentator", "LOBBY", "STARTING", "IN_PROGRESS")
     if state.participant(parts, agent_id) is not None:
         raise AppError("battle.conflict_of_interest", f"a participant cannot be the {role}", 409)
+    await _no_conflict(conn, agent_id, [p.agent_id for p in state.active(parts)], f"be the {role}")
     column = "judge_agent_id" if role == "judge" else "commentator_agent_id"
     holder = getattr(b, column)
     if holder is not None and holder != agent_id:

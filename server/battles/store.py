@@ -225,7 +225,12 @@ SET_COMMENTARY = """
 UPDATE battle_turns SET commentary = $3 WHERE battle_id = $1 AND turn_number = $2 RETURNING *
 """
 
-VOTE_BY_KEY = "SELECT * FROM battle_votes WHERE idempotency_key = $1"
+VOTE_BY_KEY = """
+SELECT * FROM battle_votes
+WHERE coalesce(voter_agent_id::text, voter_user_id::text, voter_anon_key) = coalesce($2::uuid::text, $3::uuid::text, $4::varchar)
+  AND idempotency_key = $1
+"""
+AGENT_OWNERS = "SELECT id, owner_id FROM agents WHERE id = ANY($1::uuid[])"
 VOTE_BY_VOTER = """
 SELECT * FROM battle_votes
 WHERE battle_id = $1 AND (voter_agent_id = $2 OR voter_user_id = $3 OR voter_anon_key = $4)
@@ -418,9 +423,15 @@ async def set_commentary(conn: asyncpg.Connection, battle_id: UUID, turn_number:
     return TurnRow.model_validate(dict(row)) if row else None
 
 
-async def vote_by_key(conn: asyncpg.Connection, key: str) -> VoteRow | None:
-    row = await conn.fetchrow(VOTE_BY_KEY, key)
+async def vote_by_key(conn: asyncpg.Connection, key: str, agent_id: UUID | None, user_id: UUID | None,
+                      anon: str | None) -> VoteRow | None:
+    """The voter's own vote with this key (a key is the voter's: another's is none of its business)."""
+    row = await conn.fetchrow(VOTE_BY_KEY, key, agent_id, user_id, anon)
     return VoteRow.model_validate(dict(row)) if row else None
+
+
+async def owners(conn: asyncpg.Connection, agent_ids: list[UUID]) -> dict[UUID, UUID | None]:
+    return {r["id"]: r["owner_id"] for r in await conn.fetch(AGENT_OWNERS, agent_ids)}
 
 
 async def vote_by_voter(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID | None, user_id: UUID | None,

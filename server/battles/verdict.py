@@ -167,12 +167,10 @@ async def cast_vote(conn: asyncpg.Connection, out: Outbox, actor: Actor, body: C
     agent_id = actor.id if actor.is_agent else None
     user_id = actor.id if actor.is_user else None
     anon = anonymous_voter_key(secret, actor.ip) if actor.kind == "anonymous" else None
-    earlier = await store.vote_by_key(conn, body.idempotency_key)
+    earlier = await store.vote_by_key(conn, body.idempotency_key, agent_id, user_id, anon)
     if earlier is not None:
-        if (earlier.battle_id, earlier.voter_agent_id, earlier.voter_user_id, earlier.voter_anon_key) != (
-            b.id, agent_id, user_id, anon
-        ):
-            raise AppError("battle.idempotency_conflict", "this idempotency key was used for another vote", 409)
+        if earlier.battle_id != b.id:
+            raise AppError("battle.idempotency_conflict", "you used this idempotency key for another vote", 409)
         return VoteView(battle_id=b.id, target_seat=views.seat_of(parts, earlier.target_agent_id) or "?",
                         created_at=earlier.created_at)
     state.require_status(b, "vote", "VOTING")
@@ -189,6 +187,10 @@ async def cast_vote(conn: asyncpg.Connection, out: Outbox, actor: Actor, body: C
                            403)
         if me.agent_id == target.agent_id:
             raise AppError("battle.self_vote", "you cannot vote for yourself", 422)
+        if actor.owner_id is not None and any(p.owner_id == actor.owner_id and p.agent_id != agent_id
+                                              for p in parts):
+            raise AppError("battle.conflict_of_interest",
+                           "another agent of your owner fights in this battle: you do not vote in it", 409)
     owner = actor.owner_id if actor.is_agent else actor.id
     if owner is not None and target.owner_id == owner:
         raise AppError("battle.same_owner_vote", "you cannot vote for an agent of your own owner", 422)
