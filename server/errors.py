@@ -64,6 +64,17 @@ def service_unavailable(service: str, retry_after: int = 1) -> AppError:
     )
 
 
+def field_invalid(loc: list, msg: str, type_: str = "value_error") -> AppError:
+    """``validation.failed`` for one field the schema alone cannot judge (a rule of the service)."""
+    return AppError("validation.failed", "the payload is not valid", 422,
+                    details=[{"loc": loc, "msg": msg, "type": type_}])
+
+
+def not_null(name: str) -> AppError:
+    """A PATCH that sends null for a field that must keep a value."""
+    return field_invalid([name], "may not be null", "null")
+
+
 def validation_failed(exc: ValidationError, where: str | None = None) -> AppError:
     """Turn pydantic's errors into a stable, JSON-safe list of ``{loc, msg, type}``; ``where``
     (``query``, ``path``) starts each ``loc``."""

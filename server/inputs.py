@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from .errors import AppError
+from .errors import AppError, field_invalid
 
 MAX_DEPTH = 32
 INT32_MAX = 2**31 - 1
@@ -36,8 +36,7 @@ Ordinal = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 
 def _bad(loc: list[str], msg: str, type_: str) -> AppError:
-    return AppError("validation.failed", "the payload is not valid", 422,
-                    details=[{"loc": loc, "msg": msg, "type": type_}])
+    return field_invalid(loc, msg, type_)
 
 
 def too_deep(loc: list[str] | None = None) -> AppError:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from .. import audit
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError
+from ..errors import AppError, not_null
 from ..pagination import cut_page
 from . import store
 from .models import (
@@ -173,8 +173,7 @@ async def update(core: Core, actor: Actor, table: Table, item_id: UUID, patch: B
             return _view(table, row)
         for name in ("name", "title", "description", "tool_type", "version"):
             if name in values and values[name] is None:
-                raise AppError("validation.failed", "the payload is not valid", 422, details=[
-                    {"loc": [name], "msg": "may not be null", "type": "null"}])
+                raise not_null(name)
         await _check_agent(conn, values.get("agent_id"))
         fill_empty(values)
         for name in ("is_public", "is_template", "allow_remixes"):

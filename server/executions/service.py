@@ -13,7 +13,7 @@ import asyncpg
 
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError
+from ..errors import AppError, field_invalid
 from ..operations import gate
 from ..pagination import encode_cursor
 from ..realtime import rooms
@@ -65,8 +65,7 @@ async def _executor_for(conn: asyncpg.Connection, actor: Actor, agent_id: UUID |
     if not actor.is_user:
         raise AppError("auth.required", "connect as an agent, or log in, to create an execution", 401)
     if agent_id is None:
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["agent_id"], "msg": "a user names the agent that executes", "type": "missing"}])
+        raise field_invalid(["agent_id"], "a user names the agent that executes", "missing")
     owner = await store.active_agent_owner(conn, agent_id)
     if owner is None or (owner != actor.id and not actor.is_admin):
         raise AppError("execution.forbidden", "you can create executions only for agents you own", 403)

@@ -11,7 +11,7 @@ import asyncpg
 from .. import audit
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError
+from ..errors import AppError, field_invalid, not_null
 from ..pagination import cut_page
 from . import collections_store as cstore
 from . import items
@@ -82,8 +82,7 @@ async def get(core: Core, actor: Actor, collection_id: UUID) -> CollectionView:
 async def update(core: Core, actor: Actor, collection_id: UUID, patch: CollectionPatch) -> CollectionView:
     sent = patch.model_fields_set
     if "name" in sent and patch.name is None:
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["name"], "msg": "may not be null", "type": "null"}])
+        raise not_null("name")
     async with core.db.acquire() as conn, conn.transaction():
         await _owned(conn, actor, collection_id)
         await cstore.update(conn, collection_id, patch.name, "description" in sent, patch.description,
@@ -114,8 +113,7 @@ async def add(core: Core, actor: Actor, collection_id: UUID, body: CollectionAdd
 
 async def remove(core: Core, actor: Actor, collection_id: UUID, kind: str, item_id: UUID) -> CollectionView:
     if kind not in ("agent", "tool"):
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["path", "kind"], "msg": "must be 'agent' or 'tool'", "type": "literal_error"}])
+        raise field_invalid(["path", "kind"], "must be 'agent' or 'tool'", "literal_error")
     async with core.db.acquire() as conn, conn.transaction():
         await _owned(conn, actor, collection_id)
         if not await cstore.remove(conn, collection_id, kind, item_id):

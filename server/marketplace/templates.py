@@ -13,7 +13,7 @@ from .. import audit
 from ..auth.actor import Actor
 from ..catalog import store as catalog_store
 from ..core import Core
-from ..errors import AppError
+from ..errors import AppError, not_null
 from ..operations import fleet_store
 from ..pagination import cut_page
 from ..wire import parse
@@ -71,8 +71,7 @@ async def get(core: Core, actor: Actor, kind: str, template_id: UUID) -> Templat
 async def update(core: Core, actor: Actor, kind: str, template_id: UUID, patch: TemplatePatch) -> TemplateView:
     changes = patch.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["name"], "msg": "may not be null", "type": "null"}])
+        raise not_null("name")
     if changes.get("template_data") is not None:
         changes["template_data"] = _data(kind, changes["template_data"])
     async with core.db.acquire() as conn, conn.transaction():

@@ -24,8 +24,8 @@ from ..realtime.outbox import Outbox
 from . import budgets_store as store
 from . import fleet, fleet_store, roles
 from .models import PERIODIC, BudgetCreate, BudgetList, BudgetPatch, BudgetView
+from .room import team_room
 from .scope import acting, reading
-from .teams import team_room
 
 SWEEP_BATCH = 100
 REPORT_STEP = 0.01  # the team's room hears of a budget again once its share moved this much

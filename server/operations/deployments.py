@@ -19,7 +19,7 @@ from .. import audit
 from ..auth.actor import Actor
 from ..core import Core
 from ..db import now as db_now
-from ..errors import AppError
+from ..errors import AppError, field_invalid
 from ..faults import answer_for
 from ..notifications.service import notify
 from ..pagination import cut_page
@@ -76,8 +76,7 @@ async def start(core: Core, conn: asyncpg.Connection, out: Outbox, actor: Actor,
     await fleet_store.lock(conn, agent_id)
     ops = await fleet.visible(conn, agent_id)
     if body.scheduled_at is not None and body.scheduled_at <= await db_now(conn):
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["scheduled_at"], "msg": "must be in the future", "type": "value_error"}])
+        raise field_invalid(["scheduled_at"], "must be in the future")
     version = await fleet_store.next_version(conn, agent_id)
     trigger_config: dict[str, Any] = {}
     if rollback_of is not None:
@@ -99,9 +98,10 @@ async def start(core: Core, conn: asyncpg.Connection, out: Outbox, actor: Actor,
 
 
 def _users_only(actor: Actor) -> None:
+    if actor.is_agent:
+        raise AppError("ops.forbidden", "an agent does not deploy itself; its people do", 403)
     if not actor.is_user:
-        raise AppError("auth.required", "sign in as a user to deploy", 401) if not actor.is_agent else \
-            AppError("ops.forbidden", "an agent does not deploy itself; its people do", 403)
+        raise AppError("auth.required", "sign in as a user to deploy", 401)
 
 
 async def create(core: Core, actor: Actor, agent_id: UUID, body: DeploymentCreate) -> DeploymentView:

@@ -17,8 +17,8 @@ from ..notifications.service import notify
 from ..realtime.outbox import Outbox
 from . import fleet_store, roles
 from .models import AgentOpsView, Dashboard, DashboardAgent, DeploymentCreate, OpsPatch
+from .room import team_room
 from .scope import acting, reading
-from .teams import team_room
 
 PRIORITY = {"error": "high", "active": "medium"}
 

@@ -12,7 +12,7 @@ import asyncpg
 from ..auth.actor import Actor
 from ..core import Core
 from ..db import now as db_now
-from ..errors import AppError
+from ..errors import field_invalid
 from ..realtime.outbox import Outbox
 from ..settings import Settings
 from . import fleet, roles
@@ -36,11 +36,6 @@ MAX_AHEAD = timedelta(minutes=5)  # clocks differ a little
 MAX_BUCKETS = 5000
 
 
-def _bad(loc: list, msg: str) -> AppError:
-    return AppError("validation.failed", "the payload is not valid", 422, details=[
-        {"loc": loc, "msg": msg, "type": "value_error"}])
-
-
 async def report(core: Core, actor: Actor, agent_id: UUID, body: MetricsReport) -> MetricsReported:
     """Points of the agent's series: by the agent itself, or by who steers it."""
     out = Outbox()
@@ -53,7 +48,7 @@ async def report(core: Core, actor: Actor, agent_id: UUID, body: MetricsReport) 
         for i, p in enumerate(body.points):
             at = p.recorded_at
             if at is not None and not now - MAX_BACK <= at <= now + MAX_AHEAD:
-                raise _bad(["points", i, "recorded_at"], "must be at most 30 days back, and not ahead")
+                raise field_invalid(["points", i, "recorded_at"], "must be at most 30 days back, and not ahead")
             points.append({"type": p.type, "value": p.value, "unit": p.unit, "metadata": p.metadata,
                            "recorded_at": at})
         await store.insert(conn, agent_id, points)
@@ -68,7 +63,7 @@ def _range(now: datetime, since: datetime | None, until: datetime | None) -> tup
     until = until or now
     since = since or until - timedelta(hours=24)
     if since >= until:
-        raise _bad(["query", "from"], "must be before to")
+        raise field_invalid(["query", "from"], "must be before to")
     return since, until
 
 
@@ -87,7 +82,8 @@ async def series(core: Core, actor: Actor, agent_id: UUID, q: MetricsQuery) -> M
         else:
             seconds = BUCKET_SECONDS[q.bucket]
             if (until - since).total_seconds() / seconds > MAX_BUCKETS:
-                raise _bad(["query", "bucket"], f"at most {MAX_BUCKETS} buckets: a wider bucket, or a shorter range")
+                raise field_invalid(["query", "bucket"],
+                                    f"at most {MAX_BUCKETS} buckets: a wider bucket, or a shorter range")
             buckets = [MetricBucket.model_validate(dict(r))
                        for r in await store.buckets(conn, agent_id, q.type, q.source, since, until, seconds)]
     return MetricSeries(agent_id=agent_id, from_=since, to=until, bucket=q.bucket, points=points, buckets=buckets,

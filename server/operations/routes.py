@@ -3,7 +3,7 @@ operations side, deployments, metrics and usage, budgets, and workflows."""
 
 from __future__ import annotations
 
-from ..errors import AppError
+from ..errors import field_invalid
 from ..executions.models import ExecutionView
 from ..rest import Call, RouteTable
 from . import budgets, deployments, fleet, metrics, teams, workflows
@@ -181,8 +181,7 @@ async def stop_deployment(call: Call) -> DeploymentView:
 async def deployment_result(call: Call, body: ConfigResult) -> DeploymentView:
     """The agent applied the pushed config, or not (the REST twin of agent:config_result)."""
     if body.deployment_id != call.uuid("deployment_id"):
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["deployment_id"], "msg": "must be the deployment of the path", "type": "value_error"}])
+        raise field_invalid(["deployment_id"], "must be the deployment of the path")
     return await deployments.answer(call.core, call.actor, body)
 
 

@@ -14,15 +14,12 @@ from ..errors import AppError
 from ..notifications.service import notify
 from ..realtime import rooms
 from ..realtime.outbox import Outbox
-from . import fleet_store, roles, teams_store
+from . import fleet, fleet_store, roles, teams_store
 from .models import MemberAdd, MemberList, MemberPatch, MemberView, TeamCreate, TeamList, TeamPatch, TeamView
+from .room import team_room
 from .scope import acting, reading
 
 ROLE_NAMES = {"admin": "an admin", "agent_manager": "an agent manager", "viewer": "a viewer"}
-
-
-def team_room(team_id: object) -> str:
-    return rooms.room_name("team", team_id)
 
 
 async def team_view(conn: asyncpg.Connection, team_id: UUID) -> TeamView:
@@ -180,8 +177,7 @@ async def add_agent(core: Core, actor: Actor, team_id: UUID, agent_id: UUID) -> 
         await fleet_store.set_team(conn, agent_id, team_id)
         if old is not None and old != team_id:
             out.room(team_room(old), "ops:agent_left", {"team_id": str(old), "agent_id": str(agent_id)})
-        from .fleet import announce  # fleet imports this module's room names
-        await announce(conn, out, agent_id)
+        await fleet.announce(conn, out, agent_id)
         await audit.record(conn, actor, "team.agent_added", resource_type="team", resource_id=team_id,
                            details={"agent_id": str(agent_id)})
 

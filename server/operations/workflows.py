@@ -16,7 +16,7 @@ import asyncpg
 from .. import audit
 from ..auth.actor import Actor
 from ..core import Core
-from ..errors import AppError
+from ..errors import AppError, field_invalid, not_null
 from ..executions.models import ExecutionCreate, ExecutionView
 from ..executions.service import open_execution
 from ..realtime.outbox import Outbox
@@ -41,8 +41,7 @@ def _check_interval(core: Core, trigger: dict[str, Any], loc: list[str]) -> None
     every = trigger.get("every_seconds")
     least = core.settings.workflow_min_interval_seconds
     if every is not None and every < least:
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": [*loc, "every_seconds"], "msg": f"at least {least:g} seconds", "type": "greater_than_equal"}])
+        raise field_invalid([*loc, "every_seconds"], f"at least {least:g} seconds", "greater_than_equal")
 
 
 async def _announce(conn: asyncpg.Connection, out: Outbox, row: asyncpg.Record, **extra: Any) -> WorkflowView:
@@ -87,8 +86,7 @@ async def of_agent(core: Core, actor: Actor, agent_id: UUID) -> WorkflowList:
 async def update(core: Core, actor: Actor, workflow_id: UUID, body: WorkflowPatch) -> WorkflowView:
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
-        raise AppError("validation.failed", "the payload is not valid", 422, details=[
-            {"loc": ["name"], "msg": "may not be null", "type": "null"}])
+        raise not_null("name")
     if body.trigger_config is not None:
         _check_interval(core, body.trigger_config.model_dump(), ["trigger_config"])
     out = Outbox()
