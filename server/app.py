@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, sql_dir: Path | None = None, domains: list
     app.cleanup_ctx.append(_realtime(realtime, recorder))
     app.cleanup_ctx.append(_sweeper([(d.name, sweep) for d in domains for sweep in d.sweeps]))
     app.cleanup_ctx.append(_retention([job for d in domains for job in d.retention]))
+    app.cleanup_ctx.append(_workers([factory for d in domains for factory in d.workers]))
     if settings.demo:
         app.cleanup_ctx.append(demo.run_demo_agents)
 
@@ -225,6 +226,21 @@ def _sweeper(sweeps: list[tuple[str, Sweep]]):
         sweeper.start()
         yield
         await sweeper.stop()
+
+    return ctx
+
+
+def _workers(factories: list):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        core = app[CORE]
+        for factory in factories:
+            worker = factory(core)
+            core.workers[worker.name] = worker
+            worker.start()
+        yield
+        for worker in reversed(list(core.workers.values())):
+            await worker.stop()
+        core.workers.clear()
 
     return ctx
 

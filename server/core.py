@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiohttp import web
@@ -35,6 +35,8 @@ class Core:
     secret_key: str
     sweeper: Sweeper | None = None  # set once the sweeper runs; lets an action wake it at a deadline
     usage: UsageRecorder | None = None  # accounts every REST call and socket event (operations/usage.py)
+    # The running background workers of the domains (Domain.workers), by name.
+    workers: dict[str, Any] = field(default_factory=dict)
 
 
 # Every shared object of an app, declared in one place.

@@ -143,6 +143,23 @@ class Settings(BaseSettings):
     usage_buffer_rows: int = Field(20_000, ge=100)
     retain_metrics_days: int = Field(90, ge=0)
     retain_usage_days: int = Field(90, ge=0)
+    # Spoken turns (battles with enable_tts). Speech is made by eSpeak NG from its wheel, offline,
+    # unless TTS_URL names an OpenAI-compatible API (".../v1": POST {TTS_URL}/audio/speech with
+    # TTS_MODEL and TTS_VOICE, TTS_API_KEY as the bearer token). TTS_WORKERS syntheses run at once per
+    # process, each for at most TTS_TIMEOUT_SECONDS, of at most TTS_MAX_CHARS of the turn's text. An
+    # agent's own audio may be TTS_AUDIO_MAX_BYTES and TTS_AUDIO_MAX_SECONDS long at most. Audio
+    # files go after TTS_RETAIN_HOURS (the turns keep their text).
+    tts_url: str = ""
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
+    tts_api_key: str = ""
+    tts_espeak_voice: str = "en"
+    tts_workers: int = Field(2, ge=1, le=32)
+    tts_timeout_seconds: float = Field(60.0, gt=0)
+    tts_max_chars: int = Field(3000, ge=1)
+    tts_audio_max_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    tts_audio_max_seconds: float = Field(120.0, gt=0)
+    tts_retain_hours: float = Field(24.0, gt=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from .settings import Settings
@@ -25,3 +26,20 @@ async def save(settings: Settings, rel: Path, data: bytes) -> None:
 async def remove(settings: Settings, rel: str | Path) -> None:
     """Remove a stored file (gone already is fine)."""
     await asyncio.to_thread((settings.data_dir / rel).unlink, missing_ok=True)
+
+
+def orphans(settings: Settings, subdir: Path, in_use: set[str], older_than: float) -> list[str]:
+    """Files under ``subdir`` of the data directory that no row points at (``in_use``: paths relative
+    to the data directory), and not being written right now: only files older than ``older_than``
+    seconds, since a row is written after its file."""
+    root = settings.data_dir / subdir
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - older_than
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            rel = str(path.relative_to(settings.data_dir))
+            if rel not in in_use:
+                found.append(rel)
+    return found

@@ -88,5 +88,5 @@ async def test_arena_cleanup_runs_a_round_and_says_what_it_removed(api: Api, dat
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err
-    assert out.decode().strip().startswith("removed: 2 sessions, 0 audit_logs, 0 execution_logs")
+    assert out.decode().strip().startswith("removed: 2 sessions, 0 audit_logs, 0 battle_audio, 0 execution_logs")
     assert await _left(database_url) == {ids["active"], ids["recent"]}

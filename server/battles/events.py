@@ -56,10 +56,10 @@ async def start(call: EventCall, body: BattleRef) -> BattleView:
     return await service.start_battle(call.core, call.actor, body.battle_id)
 
 
-@events.on("battle:turn", TakeTurn, response=TurnView)
+@events.on("battle:turn", TakeTurn, response=TurnView, files=("audio",))
 async def turn(call: EventCall, body: TakeTurn) -> TurnView:
-    """Answer your turn."""
-    return await service.take_turn(call.core, call.actor, body)
+    """Answer your turn (with your own audio as the binary attachment ``audio``, in a spoken battle)."""
+    return await service.take_turn(call.core, call.actor, body, call.files.get("audio"))
 
 
 @events.on("battle:judge", Verdict, response=BattleView)

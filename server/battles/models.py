@@ -37,6 +37,8 @@ class BattleCreate(Inbound):
     enable_judge: bool = False
     enable_commentator: bool = False
     blind_voting: bool = False
+    enable_tts: bool = Field(False, description="every turn gets audio: the agent's own, or speech made from its "
+                                                "text (battle:turn_audio tells when it is ready)")
     join: bool = Field(True, description="an agent creator takes the first seat")
 
     @model_validator(mode="after")
@@ -187,6 +189,11 @@ class TurnView(Outbound):
     tokens: int | None
     cost: Decimal | None
     created_at: datetime
+    audio_status: Literal["none", "pending", "ready", "failed", "expired"] = Field(
+        description="none: no audio wanted; pending: speech on its way (battle:turn_audio); ready: at audio_url; "
+                    "failed: no audio could be made; expired: removed by retention (the text stays)")
+    audio_url: str | None = Field(description="where the turn's audio plays while it is kept (Range requests)")
+    audio_duration_ms: int | None
 
 
 class BattleView(Outbound):
@@ -205,6 +212,7 @@ class BattleView(Outbound):
     enable_judge: bool
     enable_commentator: bool
     blind_voting: bool
+    enable_tts: bool
     blind: bool = Field(description="identities are hidden right now")
     current_turn: int
     current_seat: str | None

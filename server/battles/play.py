@@ -11,7 +11,7 @@ from ..errors import AppError
 from ..realtime.outbox import Outbox
 from . import state, store, verdict, views
 from .models import Commentary, TakeTurn, TurnView
-from .store import BattleRow, ParticipantRow
+from .store import BattleRow, KeptAudio, ParticipantRow
 
 
 def next_position(b: BattleRow, parts: list[ParticipantRow], after: int | None) -> int | None:
@@ -61,13 +61,19 @@ async def start_play(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts:
 
 async def _record_turn(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: list[ParticipantRow],
                        p: ParticipantRow, content: str, now: datetime, *, timed_out: bool,
-                       tokens: int | None = None, cost=None, key: str | None = None) -> TurnView:
+                       tokens: int | None = None, cost=None, key: str | None = None,
+                       audio: KeptAudio | None = None) -> TurnView:
+    """Store the turn and tell the room. In a battle with spoken turns, a turn with the agent's own
+    audio has it at once; one with text only waits for speech (``speaking.py`` makes it)."""
     duration = int((now - b.turn_started_at).total_seconds() * 1000) if b.turn_started_at else 0
+    wants_speech = b.enable_tts and audio is None and bool(content.strip())
     t = await store.insert_turn(conn, b.id, p.agent_id, b.current_turn + 1, content, duration, timed_out, tokens,
-                                cost, key)
+                                cost, key, audio, "pending" if wants_speech else "none")
     b = b.model_copy(update={"current_turn": b.current_turn + 1})
     view = views.turn_view(b, parts, t)
     out.room(views.room_of(b.id), "battle:turn", view.model_dump(mode="json"))
+    if audio is not None:
+        out.room(views.room_of(b.id), "battle:turn_audio", turn_audio_payload(t))
     if b.enable_commentator and b.commentator_agent_id is not None:
         out.agent(b.commentator_agent_id, "battle:commentary_request", {
             "battle_id": str(b.id), "topic": b.topic, "turn_number": t.turn_number,
@@ -85,9 +91,17 @@ async def advance(conn: asyncpg.Connection, out: Outbox, b: BattleRow, parts: li
     return await begin_turn(conn, out, b, parts, next_position(b, parts, b.current_position), now)
 
 
-async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body: TakeTurn) -> TurnView:
-    """An agent's answer for its turn. A retry with the same idempotency key gets the same turn back;
-    the same key with another turn is refused (``battle.idempotency_conflict``)."""
+def turn_audio_payload(t: store.TurnRow) -> dict:
+    """``battle:turn_audio``: a turn's audio is ready (or could not be made: ``audio_url`` null)."""
+    return {"battle_id": str(t.battle_id), "turn_number": t.turn_number, "audio_status": t.audio_status,
+            "audio_url": views.audio_url(t.battle_id, t.turn_number, t.audio_status),
+            "audio_source": t.audio_source, "audio_mime": t.audio_mime, "audio_duration_ms": t.audio_duration_ms}
+
+
+async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body: TakeTurn,
+                    audio: KeptAudio | None = None) -> TurnView:
+    """An agent's answer for its turn, with its own audio or not. A retry with the same idempotency key
+    gets the same turn back; the same key with another turn is refused (``battle.idempotency_conflict``)."""
     b, parts, now = await state.load_at(conn, body.battle_id)
     p = state.participant(parts, agent_id)
     if p is None:
@@ -95,11 +109,16 @@ async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body:
     if body.idempotency_key:
         earlier = await store.turn_by_key(conn, b.id, agent_id, body.idempotency_key)
         if earlier is not None:
-            if (earlier.content, earlier.tokens, earlier.cost) != (body.content, body.tokens, body.cost):
+            earlier_audio = earlier.audio_sha256 if earlier.audio_source == "agent" else None
+            if (earlier.content, earlier.tokens, earlier.cost, earlier_audio) != (
+                    body.content, body.tokens, body.cost, audio.sha256 if audio else None):
                 raise AppError("battle.idempotency_conflict",
                                "this idempotency key was used for a different turn", 409,
                                details={"turn_number": earlier.turn_number})
             return views.turn_view(b, parts, earlier)
+    if audio is not None and not b.enable_tts:
+        raise AppError("battle.tts_disabled", "this battle was created without enable_tts: its turns take no audio",
+                       409)
     state.require_status(b, "take a turn", "IN_PROGRESS")
     if not p.is_active or b.current_position != p.position:
         raise AppError("battle.not_your_turn", "it is not your turn", 409,
@@ -116,7 +135,7 @@ async def take_turn(conn: asyncpg.Connection, out: Outbox, agent_id: UUID, body:
         await store.clear_grace(conn, b.id, agent_id)
         parts = [x.model_copy(update={"grace_until": None}) if x.agent_id == agent_id else x for x in parts]
     view = await _record_turn(conn, out, b, parts, p, body.content, now, timed_out=False, tokens=body.tokens,
-                              cost=body.cost, key=body.idempotency_key)
+                              cost=body.cost, key=body.idempotency_key, audio=audio)
     # Saved with the next turn's deadline by advance(): every save writes the whole row.
     b = b.model_copy(update={"current_turn": b.current_turn + 1, "last_activity_at": now})
     await advance(conn, out, b, parts, now)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from .. import multipart
 from ..errors import AppError
 from ..realtime import rooms
 from ..realtime.models import RoomEvent
 from ..realtime.routes import EventsQuery
-from ..rest import Call, RouteTable
+from ..rest import Call, RouteTable, read_raw_body
+from ..wire import parse, parse_json
+from . import audio, service, views
 from . import leaderboard as board
-from . import service, views
 from .models import (
     AgentProfile,
     BattleCreate,
@@ -35,6 +40,12 @@ from .models import (
 )
 
 routes = RouteTable("battles")
+
+
+class TurnNumber(BaseModel):
+    turn_number: int = Field(ge=1, le=1_000_000)
+
+
 BATTLE_ERRORS = ["battle.not_found", "battle.wrong_state", "battle.not_participant"]
 
 
@@ -66,12 +77,36 @@ async def start_battle(call: Call) -> BattleView:
     return await service.start_battle(call.core, call.actor, call.uuid("battle_id"))
 
 
-@routes.post("/api/battles/{battle_id}/turns", body=TurnBody, response=TurnView, status=201, auth="agent",
-             errors=[*BATTLE_ERRORS, "battle.not_your_turn", "battle.deadline_passed", "battle.idempotency_conflict"])
-async def take_turn(call: Call, body: TurnBody) -> TurnView:
+@routes.post("/api/battles/{battle_id}/turns", response=TurnView, status=201, auth="agent",
+             bodies={"application/json": TurnBody, "multipart/form-data": TurnBody}, files=("audio",),
+             errors=[*BATTLE_ERRORS, "battle.not_your_turn", "battle.deadline_passed", "battle.idempotency_conflict",
+                     "battle.tts_disabled", "battle.audio_unsupported", "battle.audio_too_long",
+                     "validation.payload_too_large"],
+             summary="Answer your turn: JSON TurnBody, or multipart/form-data with its fields and your own audio "
+                     "as the file part audio (in a battle with enable_tts). Retry with the same idempotency_key.")
+async def take_turn(call: Call) -> TurnView:
     """Answer your turn (retry with the same idempotency_key safely)."""
     battle_id = call.uuid("battle_id")
-    return await service.take_turn(call.core, call.actor, TakeTurn(battle_id=battle_id, **body.model_dump()))
+    audio_data = None
+    if multipart.is_multipart(call.request):
+        form = await multipart.read_form(call.request, {"audio": call.core.settings.tts_audio_max_bytes})
+        body = parse(TurnBody, form.fields, "body")
+        audio_data = form.files.get("audio")
+    else:
+        body = parse(TurnBody, parse_json(await read_raw_body(call.request, call.core.settings.rest_max_body_bytes)))
+    return await service.take_turn(call.core, call.actor, TakeTurn(battle_id=battle_id, **body.model_dump()),
+                                   audio_data)
+
+
+@routes.get("/api/battles/{battle_id}/turns/{turn_number}/audio", auth="none",
+            errors=["battle.not_found", "battle.turn_not_found", "battle.audio_not_found"],
+            bodies={}, summary="A turn's audio while it is kept (audio/*; Range requests; 404 once expired).")
+async def turn_audio(call: Call) -> web.StreamResponse:
+    """A turn's audio, for an <audio> element: its sniffed type, Range requests, nothing to run."""
+    battle_id = call.uuid("battle_id")
+    turn_number = parse(TurnNumber, {"turn_number": call.path["turn_number"]}, "path").turn_number
+    path, mime = await service.turn_audio(call.core, battle_id, turn_number)
+    return audio.response(call.core.settings, path, mime, turn_number)
 
 
 @routes.get("/api/battles/{battle_id}/my-turn", response=MyTurn, auth="agent", errors=["battle.not_found"])

@@ -13,13 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
+from .. import storage
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
 from ..operations import gate
 from ..realtime import rooms
 from ..realtime.outbox import Outbox, run
-from . import lobby, play, state, store, verdict, views
+from . import audio, lobby, play, speaking, state, store, verdict, views
 from .models import (
     TEAMS,
     BattleCreate,
@@ -238,8 +239,43 @@ async def start_battle(core: Core, actor: Actor, battle_id: UUID) -> BattleView:
 # -- play and verdict (thin wrappers that own the transaction) ----------------------------------
 
 
-async def take_turn(core: Core, actor: Actor, body: TakeTurn) -> TurnView:
-    return await run(core, play.take_turn, actor.id, body)
+async def take_turn(core: Core, actor: Actor, body: TakeTurn, audio_data: bytes | None = None) -> TurnView:
+    """A turn, with the agent's own audio or not. The audio is checked by its bytes and written before
+    the turn's transaction; when the turn is refused, or is a retry of one already recorded, the
+    file goes again."""
+    kept = None
+    if audio_data is not None:
+        clip = audio.check(audio_data, core.settings)
+        kept = store.KeptAudio(path=await audio.keep(core.settings, body.battle_id, clip), mime=clip.mime,
+                               size=len(clip.data), duration_ms=clip.duration_ms, sha256=clip.sha256)
+    try:
+        view = await run(core, play.take_turn, actor.id, body, kept)
+    except BaseException:
+        if kept is not None:
+            await storage.remove(core.settings, kept.path)
+        raise
+    if kept is not None:
+        async with core.db.acquire() as conn:
+            row = await store.turn_audio(conn, body.battle_id, view.turn_number)
+        if row is None or row["audio_path"] != kept.path:  # a retry: the first turn's audio stands
+            await storage.remove(core.settings, kept.path)
+    if view.audio_status == "pending":
+        speaking.poke(core)
+    return view
+
+
+async def turn_audio(core: Core, battle_id: UUID, turn_number: int) -> tuple[str, str]:
+    """Where a turn's audio is kept and its type, or ``battle.audio_not_found`` saying why not."""
+    async with core.db.acquire() as conn:
+        row = await store.turn_audio(conn, battle_id, turn_number)
+        if row is None:
+            if await store.battle(conn, battle_id) is None:
+                raise state.not_found()
+            raise AppError("battle.turn_not_found", "no such turn in this battle", 404)
+    if row["audio_path"] is None:
+        raise AppError("battle.audio_not_found", f"this turn has no audio ({row['audio_status']})", 404,
+                       details={"audio_status": row["audio_status"]})
+    return row["audio_path"], row["audio_mime"]
 
 
 async def add_commentary(core: Core, actor: Actor, body: Commentary) -> TurnView:

@@ -40,6 +40,7 @@ class BattleRow(Row):
     enable_judge: bool
     enable_commentator: bool
     blind_voting: bool
+    enable_tts: bool
     creator_agent_id: UUID | None
     creator_user_id: UUID | None
     judge_agent_id: UUID | None
@@ -87,6 +88,14 @@ class TurnRow(Row):
     cost: Decimal | None
     idempotency_key: str | None
     created_at: datetime
+    audio_status: str = "none"
+    audio_source: str | None = None
+    audio_path: str | None = None
+    audio_mime: str | None = None
+    audio_bytes: int | None = None
+    audio_duration_ms: int | None = None
+    audio_sha256: str | None = None
+    audio_ready_at: datetime | None = None
 
 
 class VoteRow(Row):
@@ -132,8 +141,8 @@ class RatingRow(Row):
 INSERT_BATTLE = """
 INSERT INTO battles (room_code, topic, mode, max_participants, turn_duration_ms, overage_ms, timeout_policy, max_turns,
                      voting_duration_ms, judging_duration_ms, enable_judge, enable_commentator, blind_voting,
-                     creator_agent_id, creator_user_id, deadline_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                     creator_agent_id, creator_user_id, deadline_at, enable_tts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (room_code) DO NOTHING
 RETURNING *
 """
@@ -217,10 +226,52 @@ TURNS = "SELECT * FROM battle_turns WHERE battle_id = $1 ORDER BY turn_number"
 TURN_BY_KEY = "SELECT * FROM battle_turns WHERE battle_id = $1 AND agent_id = $2 AND idempotency_key = $3"
 INSERT_TURN = """
 INSERT INTO battle_turns (battle_id, agent_id, turn_number, content, duration_ms, timed_out, tokens, cost,
-                          idempotency_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                          idempotency_key, audio_status, audio_source, audio_path, audio_mime, audio_bytes,
+                          audio_duration_ms, audio_sha256, audio_ready_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+        CASE WHEN $12::text IS NULL THEN NULL ELSE now() END)
 RETURNING *
 """
+TURN_AUDIO = """
+SELECT audio_status, audio_path, audio_mime FROM battle_turns WHERE battle_id = $1 AND turn_number = $2
+"""
+# A pending turn nobody works on (or whose worker went quiet past $1 seconds), oldest first.
+CLAIM_SPEECH = """
+UPDATE battle_turns t SET audio_claimed_at = now()
+WHERE t.id = (
+    SELECT id FROM battle_turns
+    WHERE audio_status = 'pending'
+      AND (audio_claimed_at IS NULL OR audio_claimed_at < now() - make_interval(secs => $1))
+    ORDER BY audio_claimed_at NULLS FIRST, created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.battle_id, t.turn_number, t.content
+"""
+FINISH_SPEECH = """
+UPDATE battle_turns
+SET audio_status = 'ready', audio_source = 'synth', audio_path = $3, audio_mime = $4, audio_bytes = $5,
+    audio_duration_ms = $6, audio_sha256 = $7, audio_ready_at = now()
+WHERE battle_id = $1 AND turn_number = $2 AND audio_status = 'pending'
+RETURNING *
+"""
+FAIL_SPEECH = """
+UPDATE battle_turns SET audio_status = 'failed'
+WHERE battle_id = $1 AND turn_number = $2 AND audio_status = 'pending'
+RETURNING *
+"""
+# Audio kept past its time: the files go, the turns keep their text.
+EXPIRE_AUDIO = """
+WITH gone AS (
+    SELECT id, audio_path FROM battle_turns
+    WHERE audio_path IS NOT NULL AND audio_ready_at < now() - make_interval(secs => $1)
+    ORDER BY audio_ready_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+UPDATE battle_turns t SET audio_status = 'expired', audio_path = NULL
+FROM gone WHERE t.id = gone.id
+RETURNING gone.audio_path
+"""
+AUDIO_IN_USE = "SELECT audio_path FROM battle_turns WHERE audio_path IS NOT NULL"
 SET_COMMENTARY = """
 UPDATE battle_turns SET commentary = $3 WHERE battle_id = $1 AND turn_number = $2 RETURNING *
 """
@@ -306,7 +357,7 @@ async def insert_battle(conn: asyncpg.Connection, room_code: str, values: dict[s
         values["turn_duration_ms"], values["overage_ms"], values["timeout_policy"], values["max_turns"],
         values["voting_duration_ms"], values["judging_duration_ms"], values["enable_judge"],
         values["enable_commentator"], values["blind_voting"], values["creator_agent_id"],
-        values["creator_user_id"], values["deadline_at"],
+        values["creator_user_id"], values["deadline_at"], values["enable_tts"],
     )
     return _battle(row)
 
@@ -412,10 +463,53 @@ async def turn_by_key(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID,
 
 async def insert_turn(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID, turn_number: int, content: str,
                       duration_ms: int, timed_out: bool, tokens: int | None, cost: Decimal | None,
-                      key: str | None) -> TurnRow:
+                      key: str | None, audio: KeptAudio | None = None, audio_status: str = "none") -> TurnRow:
+    """A turn; with ``audio`` (an agent's own, already kept) it is ready at once."""
+    a = audio
     row = await conn.fetchrow(INSERT_TURN, battle_id, agent_id, turn_number, content, duration_ms, timed_out,
-                              tokens, cost, key)
+                              tokens, cost, key, "ready" if a else audio_status, "agent" if a else None,
+                              a and a.path, a and a.mime, a and a.size, a and a.duration_ms, a and a.sha256)
     return TurnRow.of(row)
+
+
+class KeptAudio(BaseModel):
+    """A turn's audio file, written under the data directory and about to be recorded."""
+
+    path: str
+    mime: str
+    size: int
+    duration_ms: int | None
+    sha256: str
+
+
+async def turn_audio(conn: asyncpg.Connection, battle_id: UUID, turn_number: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(TURN_AUDIO, battle_id, turn_number)
+
+
+async def claim_speech(conn: asyncpg.Connection, stale_seconds: float) -> asyncpg.Record | None:
+    return await conn.fetchrow(CLAIM_SPEECH, stale_seconds)
+
+
+async def finish_speech(conn: asyncpg.Connection, battle_id: UUID, turn_number: int,
+                        audio: KeptAudio) -> TurnRow | None:
+    """None when the turn is no longer pending (another process finished it first)."""
+    row = await conn.fetchrow(FINISH_SPEECH, battle_id, turn_number, audio.path, audio.mime, audio.size,
+                              audio.duration_ms, audio.sha256)
+    return TurnRow.of(row) if row else None
+
+
+async def fail_speech(conn: asyncpg.Connection, battle_id: UUID, turn_number: int) -> TurnRow | None:
+    row = await conn.fetchrow(FAIL_SPEECH, battle_id, turn_number)
+    return TurnRow.of(row) if row else None
+
+
+async def expire_audio(conn: asyncpg.Connection, older_than_seconds: float, limit: int) -> list[str]:
+    """Mark up to ``limit`` turns' audio expired; the paths of their files (to remove after)."""
+    return [r["audio_path"] for r in await conn.fetch(EXPIRE_AUDIO, older_than_seconds, limit)]
+
+
+async def audio_in_use(conn: asyncpg.Connection) -> set[str]:
+    return {r["audio_path"] for r in await conn.fetch(AUDIO_IN_USE)}
 
 
 async def set_commentary(conn: asyncpg.Connection, battle_id: UUID, turn_number: int, text: str) -> TurnRow | None:

@@ -53,7 +53,8 @@ def battle_view(b: BattleRow, parts: list[ParticipantRow], spectators: int = 0) 
         max_participants=b.max_participants, turn_duration_ms=b.turn_duration_ms, overage_ms=b.overage_ms,
         timeout_policy=b.timeout_policy, max_turns=b.max_turns, voting_duration_ms=b.voting_duration_ms,
         judging_duration_ms=b.judging_duration_ms, enable_judge=b.enable_judge,
-        enable_commentator=b.enable_commentator, blind_voting=b.blind_voting, blind=is_blind(b),
+        enable_commentator=b.enable_commentator, blind_voting=b.blind_voting, enable_tts=b.enable_tts,
+        blind=is_blind(b),
         current_turn=b.current_turn, current_seat=current.seat if current else None, deadline_at=b.deadline_at,
         has_judge=b.judge_agent_id is not None, has_commentator=b.commentator_agent_id is not None,
         winner_seat=seat_of(parts, b.winner_agent_id), winner_agent_id=b.winner_agent_id,
@@ -69,7 +70,13 @@ def turn_view(b: BattleRow, parts: list[ParticipantRow], t: TurnRow) -> TurnView
         battle_id=t.battle_id, turn_number=t.turn_number, seat=seat_of(parts, t.agent_id) or "?",
         agent_id=None if is_blind(b) else t.agent_id, content=t.content, duration_ms=t.duration_ms,
         timed_out=t.timed_out, commentary=t.commentary, tokens=t.tokens, cost=t.cost, created_at=t.created_at,
+        audio_status=t.audio_status, audio_url=audio_url(t.battle_id, t.turn_number, t.audio_status),
+        audio_duration_ms=t.audio_duration_ms,
     )
+
+
+def audio_url(battle_id: UUID | str, turn_number: int, status: str) -> str | None:
+    return f"/api/battles/{battle_id}/turns/{turn_number}/audio" if status == "ready" else None
 
 
 def _iso(dt) -> str:
@@ -90,6 +97,8 @@ def transcript(b: BattleRow, parts: list[ParticipantRow], turns: Iterable[Mappin
             "duration_ms": t["duration_ms"], "timed_out": t["timed_out"], "commentary": t["commentary"],
             "tokens": t["tokens"], "cost": None if t["cost"] is None else str(t["cost"]),
             "created_at": _iso(t["created_at"]),
+            "audio_status": t["audio_status"], "audio_url": audio_url(battle_id, t["turn_number"], t["audio_status"]),
+            "audio_duration_ms": t["audio_duration_ms"],
         }
         for t in turns
     ]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import BodyPartReader
-
+from .. import multipart
 from ..errors import AppError
 from ..pagination import CursorPage
 from ..rest import Call, RouteTable
@@ -46,7 +45,6 @@ from .models import (
 
 routes = RouteTable("benchmarks")
 WRITE = "rate_rest_write"
-FIELD_LIMIT = 20_000  # characters of one multipart field other than the file
 SUBMIT_ERRORS = ["benchmark.task_not_found", "benchmark.task_closed", "benchmark.duplicate_entry",
                  "benchmark.bad_run_record", "benchmark.limit_reached", "validation.payload_too_large",
                  "execution.not_found", "benchmark.not_your_execution", "benchmark.execution_not_finished"]
@@ -118,36 +116,11 @@ async def overall_leaderboard(call: Call) -> OverallBoard:
 
 
 async def _read_multipart(call: Call) -> tuple[EntryFields, bytes]:
-    limit = call.core.settings.benchmark_file_max_bytes
-    if call.request.content_length is not None and call.request.content_length > limit + 64 * 1024:
-        raise AppError("validation.payload_too_large", f"the file is over {limit} bytes", 413)
-    fields: dict[str, str] = {}
-    data: bytearray | None = None
-    reader = await call.request.multipart()
-    async for part in reader:
-        if not isinstance(part, BodyPartReader):
-            raise AppError("validation.failed", "nested multipart is not accepted", 422)
-        if part.name == "file":
-            data = bytearray()
-            while chunk := await part.read_chunk(65536):
-                data += chunk
-                if len(data) > limit:
-                    raise AppError("validation.payload_too_large", f"the file is over {limit} bytes", 413)
-        elif part.name:
-            raw = await part.read(decode=True)
-            if len(raw) > FIELD_LIMIT * 4:
-                raise AppError("validation.failed", f"the field {part.name} is too long", 422,
-                               details=[{"loc": ["body", part.name], "msg": "too long", "type": "string_too_long"}])
-            try:
-                fields[part.name] = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise AppError("validation.failed", f"the field {part.name} is not UTF-8 text", 422,
-                               details=[{"loc": ["body", part.name], "msg": "not UTF-8", "type": "string_type"}]
-                               ) from None
-    if data is None:
+    form = await multipart.read_form(call.request, {"file": call.core.settings.benchmark_file_max_bytes})
+    if "file" not in form.files:
         raise AppError("validation.failed", "the multipart body needs a file part named file", 422,
                        details=[{"loc": ["body", "file"], "msg": "missing", "type": "missing"}])
-    return parse(EntryFields, fields, "body"), bytes(data)
+    return parse(EntryFields, form.fields, "body"), form.files["file"]
 
 
 @routes.post("/api/benchmarks/tasks/{slug}/entries", response=EntryDetail, status=201, auth="required", rate=WRITE,
@@ -161,7 +134,7 @@ async def submit_entry(call: Call) -> EntryDetail:
     if call.request.content_type == "application/x-www-form-urlencoded":
         raise AppError("validation.failed", "send multipart/form-data with a file part, or JSON with an execution_id",
                        422, details=[{"loc": ["body", "file"], "msg": "missing", "type": "missing"}])
-    if call.request.content_type.startswith("multipart/"):
+    if multipart.is_multipart(call.request):
         fields, data = await _read_multipart(call)
         return await service.submit_file(call.core, call.actor, slug, fields, data)
     from ..rest import read_raw_body

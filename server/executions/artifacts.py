@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
+from .. import storage
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
@@ -125,7 +126,7 @@ async def input_file(core: Core, actor: Actor, execution_id: UUID) -> web.Stream
 async def retain_files(conn: asyncpg.Connection, settings) -> int:
     """Files no artifact or execution points at any more (their rows went, or never committed)."""
     in_use = await store.files_in_use(conn)
-    gone = files.orphans(settings, in_use, older_than=300)
+    gone = storage.orphans(settings, files.SUBDIR, in_use, older_than=300)
     for rel in gone:
         files.remove(settings, rel)
     return len(gone)

@@ -5,7 +5,6 @@ headers that stop a browser from running or guessing anything."""
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,19 +90,3 @@ def response(settings: Settings, rel: str, mime: str, name: str) -> web.FileResp
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, max-age=3600",
     })
-
-
-def orphans(settings: Settings, in_use: set[str], older_than: float) -> list[str]:
-    """Files under the executions' directory no row points at (and not being written right now:
-    only files older than ``older_than`` seconds, since a row is written after its file)."""
-    root = settings.data_dir / SUBDIR
-    if not root.is_dir():
-        return []
-    cutoff = time.time() - older_than
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            rel = str(path.relative_to(settings.data_dir))
-            if rel not in in_use:
-                found.append(rel)
-    return found

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,6 +40,8 @@ class EventCall:
     sid: str
     namespace: str
     actor: Actor
+    # Binary attachments the event declares (EventTable.on(files=...)), by field name.
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 Handler = Callable[..., Awaitable[Any]]
@@ -54,6 +56,9 @@ class EventSpec:
     summary: str
     response: Any = None
     max_bytes: str | None = None  # a Settings field with this event's size limit (default: socket_max_message_bytes)
+    # Top-level fields that may carry a Socket.IO binary attachment; they reach the handler as
+    # call.files (the handler checks their size and content) and the model never sees them.
+    files: tuple[str, ...] = ()
 
 
 class EventTable:
@@ -63,10 +68,11 @@ class EventTable:
         self.specs: list[EventSpec] = []
 
     def on(self, event: str, model: type[BaseModel] | None = None, *, namespace: str = AGENT_NS,
-           response: Any = None, max_bytes: str | None = None) -> Callable[[Handler], Handler]:
+           response: Any = None, max_bytes: str | None = None,
+           files: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             summary = (fn.__doc__ or event).strip().splitlines()[0]
-            self.specs.append(EventSpec(event, namespace, model, fn, summary, response, max_bytes))
+            self.specs.append(EventSpec(event, namespace, model, fn, summary, response, max_bytes, files))
             return fn
 
         return deco
@@ -162,10 +168,16 @@ async def _answer(core: Core, sio: Any, event: str, namespace: str, sid: str, pa
 def _adapter(spec: EventSpec, sio: Any, core_getter: Callable[[], Core]) -> Callable[..., Awaitable[dict]]:
     async def handle(sid: str, *args: Any) -> dict:
         payload = args[0] if args else None
+        files: dict[str, bytes] = {}
+        if spec.files and type(payload) is dict:  # a Checked payload came as plain JSON: no attachments
+            files = {k: bytes(v) for k in spec.files if isinstance(v := payload.get(k), bytes | bytearray)}
+            if files:
+                payload = {k: v for k, v in payload.items() if k not in files}
 
         async def run(call: EventCall) -> Any:
             # _gate checked the payload already (check_payload): parse only validates its shape.
             model = [parse(spec.model, payload, checked=True)] if spec.model is not None else []
+            call.files = files
             return await spec.handler(call, *model)
 
         return await _answer(core_getter(), sio, spec.event, spec.namespace, sid, payload, run, spec.max_bytes)

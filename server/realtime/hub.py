@@ -60,7 +60,8 @@ class Realtime:
             serializer=ArenaPacket,
             # The hard cap at the transport; the 64 KiB rule is checked per event with a clear error.
             max_http_buffer_size=max(settings.socket_max_message_bytes * 4, 256 * 1024,
-                                     settings.execution_log_max_message_bytes + 64 * 1024),
+                                     settings.execution_log_max_message_bytes + 64 * 1024,
+                                     settings.tts_audio_max_bytes + 64 * 1024),
             logger=False,
             engineio_logger=False,
         )

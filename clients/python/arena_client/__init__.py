@@ -12,7 +12,7 @@ For more: ``async with arena.Client() as agent`` and ``agent.battles``, ``agent.
 ``agent.watch(room)``, ``agent.call(event, payload)``; ``arena.Spectator`` to watch without an identity.
 """
 
-from .battles import CommentaryRequest, JudgeRequest, Turn
+from .battles import CommentaryRequest, JudgeRequest, Spoken, Turn
 from .benchmarks import Benchmarks
 from .canned import STYLES, argue
 from .client import DEFAULT_URL, Client, Spectator, server_url
@@ -37,7 +37,7 @@ from .simulations import CrewMessage, DelegationResult, SimTask, Simulations
 __all__ = [
     "DEFAULT_URL", "STYLES", "ArenaError", "Benchmarks", "Cancelled", "Client", "CommentaryRequest", "ConfigPush",
     "ConnectionLost", "CrewMessage",
-    "DelegationResult", "Execution", "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest",
+    "DelegationResult", "Execution", "ExecutionFeed", "Executions", "Feed", "InvalidRequest", "JudgeRequest", "Spoken",
     "NameTaken", "NotFound", "Operations", "RateLimited", "SimTask", "Simulations", "Spectator", "Turn", "Unauthorized",
     "Unavailable", "UnknownEvent", "WorkflowRun", "argue", "describe_result", "play", "play_one_battle", "run",
     "server_url",

@@ -1,6 +1,6 @@
 """Battles: open or join one, answer turns, judge, comment, vote, give feedback, and watch.
 
-    agent.battles.on_turn(answer)          # async def answer(turn: Turn) -> str
+    agent.battles.on_turn(answer)          # async def answer(turn: Turn) -> str | Spoken
     battle = await agent.battles.join_or_open()
     result = await agent.battles.finished(battle["id"])
 
@@ -57,6 +57,15 @@ class Turn:
         return [t for t in self.transcript if t["seat"] != self.seat and not t["timed_out"]]
 
 
+@dataclass(frozen=True)
+class Spoken:
+    """A turn's answer with your own audio (MP3, WAV, Ogg, FLAC or M4A bytes), for a battle created
+    with ``enable_tts``; answer a plain ``str`` and the server speaks the text itself."""
+
+    text: str
+    audio: bytes
+
+
 @dataclass
 class JudgeRequest:
     """A battle to judge: answer a dict with one of ``winner_seat``, ``winner_agent_id``,
@@ -86,7 +95,7 @@ def _age(battle: dict[str, Any]) -> tuple[datetime, str]:
     return datetime.fromisoformat(battle["created_at"].replace("Z", "+00:00")), battle["id"]
 
 
-TurnHandler = Callable[[Turn], Awaitable[str]]
+TurnHandler = Callable[[Turn], Awaitable["str | Spoken"]]
 JudgeHandler = Callable[[JudgeRequest], Awaitable[dict[str, Any]]]
 CommentaryHandler = Callable[[CommentaryRequest], Awaitable[str | None]]
 
@@ -109,7 +118,8 @@ class Battles:
     # -- handlers --------------------------------------------------------------------------------------
 
     def on_turn(self, handler: TurnHandler) -> TurnHandler:
-        """``async def handler(turn: Turn) -> str``: the answer for each of your turns (a decorator too)."""
+        """``async def handler(turn: Turn) -> str | Spoken``: the answer for each of your turns (a decorator
+        too). A ``Spoken`` answer carries your own audio as a binary attachment."""
         self._turn = handler
         return handler
 
@@ -142,10 +152,14 @@ class Battles:
             log.exception("the turn handler failed on turn %s of %s", turn.number, turn.battle_id)
             self._answered.discard(key)  # a re-sent prompt (after a reconnect) gets another try
             return
+        payload: dict[str, Any] = {"battle_id": turn.battle_id,
+                                   "idempotency_key": f"turn:{turn.battle_id}:{turn.number}"}
+        if isinstance(content, Spoken):
+            payload.update(content=content.text[:10000], audio=content.audio)
+        else:
+            payload["content"] = str(content)[:10000]
         try:
-            await self.client.call("battle:turn", {
-                "battle_id": turn.battle_id, "content": str(content)[:10000],
-                "idempotency_key": f"turn:{turn.battle_id}:{turn.number}"}, idempotent=True)
+            await self.client.call("battle:turn", payload, idempotent=True)
         except ArenaError as err:
             if err.code not in SETTLED:
                 self._answered.discard(key)

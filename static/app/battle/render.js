@@ -6,6 +6,7 @@ import {
   DECIDED_BY, MODES, SEATS, STATUSES, agentName, clock, plural, rating, seatLabel, seconds, signed,
 } from "../format.js";
 import { icon } from "../icons.js";
+import { turnVoice } from "./voice.js";
 import { votePanel } from "./vote.js";
 
 function statusPill(status, live) {
@@ -86,7 +87,21 @@ function resultCard(state) {
   return parts;
 }
 
-function turnItem(t, state) {
+const AUDIO_NOTES = { pending: "Speech on its way…", failed: "No audio", expired: "Audio removed" };
+
+function audioControl(t, voice) {
+  if (t.audio_status === "ready" && t.audio_url) {
+    const button = h("button", { type: "button", class: "button small audio-play", "aria-pressed": "false",
+      "aria-label": `Play turn ${t.turn_number}`, dataset: { audioUrl: t.audio_url } },
+    icon("play"), t.audio_duration_ms ? ` ${seconds(t.audio_duration_ms)}` : " Play");
+    button.addEventListener("click", () => voice.toggle(t.turn_number, t.audio_url));
+    return button;
+  }
+  const note = AUDIO_NOTES[t.audio_status];
+  return note ? h("span", { class: "audio-note muted" }, note) : null;
+}
+
+function turnItem(t, state, voice) {
   const p = state.participants.find((x) => x.seat === t.seat);
   const body = t.timed_out
     ? h("p", { class: "turn-timeout" }, icon("clock"), "Timed out — no answer in time")
@@ -96,7 +111,8 @@ function turnItem(t, state) {
   h("div", { class: "turn-head" },
     h("span", { class: "avatar small" }, t.seat),
     h("span", { class: "turn-who" }, seatLabel(p, t.seat)),
-    h("span", { class: "turn-meta muted" }, `Turn ${t.turn_number}`, t.duration_ms ? ` · ${seconds(t.duration_ms)}` : "")),
+    h("span", { class: "turn-meta muted" }, `Turn ${t.turn_number}`, t.duration_ms ? ` · ${seconds(t.duration_ms)}` : ""),
+    audioControl(t, voice)),
   body,
   t.commentary
     ? h("aside", { class: "commentary" }, h("span", { class: "commentary-label" }, "Commentary"),
@@ -147,13 +163,26 @@ export function battleView({ live, conn = null }) {
       transcript));
   let state = null;
   const rendered = []; // [{key, el}] per turn index
+  const voice = turnVoice();
+  voice.onChange((playing) => {
+    for (const b of turns.querySelectorAll(".audio-play")) {
+      const on = b.closest(".turn").dataset.turn === String(playing);
+      b.setAttribute("aria-pressed", String(on));
+      b.replaceChild(icon(on ? "pause" : "play"), b.firstChild);
+    }
+  });
+  const readAloud = h("input", { type: "checkbox", class: "read-aloud-toggle" });
+  readAloud.addEventListener("change", () => voice.setReadAloud(readAloud.checked));
+  const readAloudLabel = h("label", { class: "read-aloud", hidden: true }, readAloud, " Read aloud");
+  el.append(voice.el);
 
   function renderTurns() {
     state.turns.forEach((t, i) => {
       const p = state.participants.find((x) => x.seat === t.seat);
-      const key = JSON.stringify([t.turn_number, t.seat, seatLabel(p, t.seat), t.commentary, t.timed_out]);
+      const key = JSON.stringify([t.turn_number, t.seat, seatLabel(p, t.seat), t.commentary, t.timed_out,
+        t.audio_status, t.audio_url]);
       if (rendered[i]?.key === key) return;
-      const node = turnItem(t, state);
+      const node = turnItem(t, state, voice);
       if (rendered[i]) rendered[i].el.replaceWith(node);
       else turns.append(node);
       rendered[i] = { key, el: node };
@@ -202,12 +231,14 @@ export function battleView({ live, conn = null }) {
     const meta = [MODES[b.mode] || b.mode, plural(b.max_turns, "turn"), `${seconds(b.turn_duration_ms)} per turn`];
     if (b.blind_voting) meta.push("blind voting");
     if (b.enable_judge) meta.push(b.has_judge ? "judged" : "judge wanted");
+    if (b.enable_tts) meta.push("spoken turns");
     if (live && b.spectators) meta.push(`${b.spectators} watching`);
     fill(head,
       h("div", { class: "battle-code" }, statusPill(b.status, live),
         h("span", { class: "code", title: "Room code" }, b.room_code)),
       h("h1", { class: "topic text" }, b.topic),
       h("p", { class: "meta muted" }, meta.join(" · ")));
+    readAloudLabel.hidden = !(live && b.enable_tts && b.status !== "COMPLETED" && b.status !== "CANCELLED");
     phase.dataset.status = b.status;
     phaseLabel.textContent = phaseText(state);
     fill(fighters, state.participants.map((p) => fighterItem(p, b, state.ratingChanges)), openSeats(state));
@@ -218,6 +249,10 @@ export function battleView({ live, conn = null }) {
     tick();
   }
 
+  phase.append(readAloudLabel);
+  /** A turn's audio became ready (battle:turn_audio), for reading aloud. */
+  const audioReady = (d) => voice.ready(d.turn_number, d.audio_url);
+
   // transcript and turns: for the live view to follow the newest turn (battle/follow.js)
-  return { el, transcript, turns, update, tick };
+  return { el, transcript, turns, update, tick, audioReady, stop: () => voice.stop() };
 }

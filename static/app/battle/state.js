@@ -82,6 +82,15 @@ export function applyEvent(state, ev) {
       if (b) b.current_turn = d.turn_number;
       if (state.turn && state.turn.turn_number <= d.turn_number) state.turn = null;
       break;
+    case "battle:turn_audio": {
+      const t = state.turns.find((x) => x.turn_number === d.turn_number);
+      if (t) {
+        t.audio_status = d.audio_status;
+        t.audio_url = d.audio_url;
+        t.audio_duration_ms = d.audio_duration_ms;
+      }
+      break;
+    }
     case "battle:commentary": {
       const t = state.turns.find((x) => x.turn_number === d.turn_number);
       if (t) t.commentary = d.text;

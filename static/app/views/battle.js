@@ -75,6 +75,7 @@ export async function mount(root, [ref], { conn }) {
     onEvent: (ev) => {
       applyEvent(state, ev);
       showLive();
+      if (ev.type === "battle:turn_audio") view.audioReady(ev.data);
     },
     onError: (err) => {
       if (!state) problem(root, "The battle cannot be watched", err.message);
@@ -85,5 +86,6 @@ export async function mount(root, [ref], { conn }) {
     stopTicking();
     feed.stop();
     follow.stop();
+    view.stop();
   };
 }

@@ -120,6 +120,7 @@ export async function mount(root, [battleId], _ctx) {
   show();
   return () => {
     pause();
+    view.stop();
     document.removeEventListener("keydown", onKey);
   };
 }
