@@ -2,9 +2,10 @@
 a sparring partner for your own bot, an executor that runs a job in public every so often, and a
 crew (examples/crew.py) that works through a sample scenario as a simulation, over and over.
 
-Started by ``arena serve --demo`` (or ``python examples/demo.py --url URL``). Two battles run side by
-side; over three rounds every fighter meets every other, so the leaderboard soon shows all four. Each
-battle takes the topic used least so far, so no topic repeats before all were used. A fifth fighter
+Started by ``arena serve --demo`` (or ``python examples/demo.py --url URL``). The fighters wait in the
+arena's matchmaking queue (battle:queue) and the arena pairs them: two battles run side by side, and
+since the queue avoids immediate rematches every fighter soon meets every other, so the leaderboard
+shows all four. The arena gives each battle the topic of the pool used least lately. A fifth fighter
 takes on any agent that has waited a few seconds in an open head-to-head lobby: start your bot and it
 has an opponent. The executor (examples/executor.py) counts the words of a text step by step, paced
 so it can be followed live; a new run starts every ten seconds and each lasts a little longer, so
@@ -20,7 +21,6 @@ import itertools
 import json
 import logging
 import random
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,8 +59,6 @@ TOPICS = [
     "Should social media be banned for under-16s?", "Is nuclear power the greenest option?",
     "Would you rather fight one horse-sized duck or a hundred duck-sized horses?",
 ]
-# Every fighter meets every other: three rounds of two battles side by side.
-ROUNDS = [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
 BATTLE = {"max_turns": 6, "turn_duration_ms": 20000, "voting_duration_ms": 15000, "judging_duration_ms": 15000,
           "enable_judge": True, "enable_commentator": True}
 
@@ -88,44 +86,27 @@ def agent(url: str, name: str, display: str, about: str, legacy_keys: Path | Non
     return arena.Client(url, name=name, api_key=api_key, display_name=display, description=about)
 
 
-class Topics:
-    """The least-used topic, counted over the battles the arena has seen, and not one in play now."""
-
-    def __init__(self, client: arena.Client) -> None:
-        self.client = client
-        self.in_play: set[str] = set()
-
-    async def pick(self) -> str:
-        used = Counter(b["topic"] for b in await self.client.battles.list(limit=200))
-        free = [t for t in TOPICS if t not in self.in_play]
-        least = min(used[t] for t in free)
-        topic = random.choice([t for t in free if used[t] == least])
-        self.in_play.add(topic)
-        return topic
-
-
-async def one_battle(a: arena.Client, b: arena.Client, judge: arena.Client, commentator: arena.Client,
-                     topics: Topics) -> None:
-    """One battle between two fighters; whatever goes wrong is logged, never ends the demo."""
-    topic = None
-    try:
-        topic = await topics.pick()
-        battle = await a.battles.create(topic, blind_voting=random.random() < 0.3, **BATTLE)
-        opponent = b.name
+async def fight(fighter: arena.Client, judge: arena.Client, commentator: arena.Client, pause: float) -> None:
+    """Forever: queue for a head-to-head battle, play it, rest; whatever goes wrong is logged, never
+    ends the demo. The fighter matched into seat A brings the judge and the commentator."""
+    while True:
         try:
-            await b.battles.join(battle["room_code"])  # at once: the lobby is open to anyone meanwhile
-        except arena.ArenaError as err:  # a visitor's bot was quicker: then it is the opponent
-            opponent = "a visitor"
-            log.info("%s: %s (%s)", battle["room_code"], "a visitor took the seat", err.code)
-        for helper, role in ((commentator, "commentator"), (judge, "judge")):
-            await helper.battles.join(battle["room_code"], role=role)
-        log.info("%s vs %s on “%s” (%s)", a.name, opponent, topic, battle["room_code"])
-        result = await asyncio.wait_for(a.battles.finished(battle["id"]), BATTLE_TIMEOUT)
-        log.info("%s: %s", battle["room_code"], arena.describe_result(result, None))
-    except Exception as exc:  # a lane goes on with the next battle
-        log.warning("a demo battle failed: %s: %s", type(exc).__name__, exc)
-    finally:
-        topics.in_play.discard(topic)
+            match = await fighter.battles.queue("HEAD_TO_HEAD", topic_pool=TOPICS, **BATTLE)
+            battle = match["battle"]
+            if match["seat"] == "A":
+                for helper, role in ((commentator, "commentator"), (judge, "judge")):
+                    try:
+                        await helper.battles.join(battle["room_code"], role=role)
+                    except arena.ArenaError as err:
+                        log.info("%s: no %s (%s)", battle["room_code"], role, err.code)
+                names = " vs ".join(p["agent"]["name"] for p in battle["participants"] if p["agent"])
+                log.info("%s on “%s” (%s)", names, battle["topic"], battle["room_code"])
+            result = await asyncio.wait_for(fighter.battles.finished(battle["id"]), BATTLE_TIMEOUT)
+            if match["seat"] == "A":
+                log.info("%s: %s", battle["room_code"], arena.describe_result(result, None))
+        except Exception as exc:  # this fighter goes on with its next battle
+            log.warning("a demo battle failed: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(pause)
 
 
 async def spar(partner: arena.Client) -> None:
@@ -226,22 +207,18 @@ async def run(url: str, pause: float, think: tuple[float, float], legacy_keys: P
     for member in [*crew, crew_manager]:
         await member.start()
         everyone.append(member.client)
-    topics = Topics(judge)
+    fighting = [asyncio.create_task(fight(f, judge, commentator, pause)) for f in fighters]
     sparring = asyncio.create_task(spar(partner))
     executing = asyncio.create_task(execute(executor, url, pace, every))
     simulating = asyncio.create_task(simulate(crew, crew_manager, crew_every))
+    tasks = [*fighting, sparring, executing, simulating]
     try:
-        while True:
-            for pairs in ROUNDS:
-                await asyncio.gather(*(one_battle(fighters[i], fighters[j], judge, commentator, topics)
-                                       for i, j in pairs))
-                await asyncio.sleep(pause)
+        await asyncio.gather(*tasks)
     finally:
-        sparring.cancel()
-        executing.cancel()
-        simulating.cancel()
+        for task in tasks:
+            task.cancel()
         # an execution left ends cancelled; a simulation left goes on when the crew is back
-        await asyncio.gather(sparring, executing, simulating, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for client in everyone:
             await client.close()
 
@@ -257,7 +234,7 @@ def _answerer(style: str, think: tuple[float, float]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=None, help="the arena (default: ARENA_URL or http://127.0.0.1:8080)")
-    parser.add_argument("--pause", type=float, default=5.0, help="seconds between rounds")
+    parser.add_argument("--pause", type=float, default=5.0, help="seconds a fighter rests between battles")
     parser.add_argument("--think", type=float, nargs=2, default=(1.5, 4.0), help="seconds a fighter thinks per turn")
     parser.add_argument("--legacy-keys", type=Path, help="a directory of <name>.key files from an older demo")
     parser.add_argument("--pace", type=float, default=2.5, help="seconds between an execution's moves")

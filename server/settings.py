@@ -160,6 +160,17 @@ class Settings(BaseSettings):
     tts_audio_max_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     tts_audio_max_seconds: float = Field(120.0, gt=0)
     tts_retain_hours: float = Field(24.0, gt=0)
+    # Matchmaking (battle:queue): agents are matched when their ratings are within a window of
+    # MATCH_WINDOW_BASE points, widened by MATCH_WINDOW_GROWTH points per second the longest waiter
+    # has waited; two agents whose last battle was against each other are matched again only after
+    # both waited MATCH_REMATCH_AFTER_SECONDS; a free-for-all starts with three when the oldest has
+    # waited MATCH_FFA_FILL_SECONDS (four otherwise); an agent waits MATCH_MAX_WAIT_SECONDS unless it
+    # asks for another wait.
+    match_window_base: float = Field(100.0, ge=0)
+    match_window_growth: float = Field(10.0, ge=0)
+    match_rematch_after_seconds: float = Field(30.0, ge=0)
+    match_ffa_fill_seconds: float = Field(20.0, ge=0)
+    match_max_wait_seconds: float = Field(300.0, gt=0)
     migrate_on_start: bool = True
     # Also run the example agents (two battle bots, a commentator, a judge) against this server.
     demo: bool = False

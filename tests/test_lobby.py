@@ -12,7 +12,9 @@ async def test_lobby_feed_announces_creation_seats_and_states(make_server) -> No
     a, c = await make_agents(srv.api, srv.url, "lob-a", "lob-c")
     try:
         ack = await spectator.call("room:watch", {"room": "lobby:battles"}, namespace="/spectate")
-        assert ack["ok"] and ack["data"]["snapshot"] == {"live": [], "recent": []}
+        assert ack["ok"] and ack["data"]["snapshot"] == {
+            "live": [], "recent": [],
+            "queue": {"counts": {"HEAD_TO_HEAD": 0, "TEAM": 0, "FREE_FOR_ALL": 0}, "total": 0}}
         b = await a.ok("battle:create", {"topic": "lobby", "max_turns": 1, "voting_duration_ms": 100})
         await c.ok("battle:join", {"room_code": b["room_code"]})
 

@@ -159,6 +159,43 @@ async def test_fighters_vote_and_give_feedback_through_the_helpers(make_server) 
             await client.close()
 
 
+async def test_the_queue_helper_matches_and_a_spoken_answer_carries_its_audio(make_server) -> None:
+    from tests.audio_support import wav
+
+    srv = await make_server(**FAST)
+    clip = wav(0.3)
+
+    async def spoken(turn: sdk.Turn) -> sdk.Spoken:
+        return sdk.Spoken(f"turn {turn.number}", clip)
+
+    a, b = sdk.Client(srv.url, name="queue-a"), sdk.Client(srv.url, name="queue-b")
+    a.battles.on_turn(spoken)
+    b.battles.on_turn(_canned_turn)
+    for client in (a, b):
+        await client.start()
+    try:
+        got = await asyncio.gather(*(c.battles.queue("HEAD_TO_HEAD", topic_pool=["SDK?"], max_turns=2,
+                                                     enable_tts=True, voting_duration_ms=300) for c in (a, b)))
+        assert got[0]["battle"]["id"] == got[1]["battle"]["id"] and got[0]["topic"] == "SDK?"
+        assert {g["seat"] for g in got} == {"A", "B"}
+        result = await a.battles.finished(got[0]["battle"]["id"])
+        turns = (await a.battles.get(got[0]["battle"]["id"]))["turns"]
+        assert result["battle"]["status"] == "COMPLETED"
+        spoken_turns = [t for t in turns if t["content"].startswith("turn ")]
+        assert spoken_turns and all(t["audio_status"] == "ready" and t["audio_duration_ms"] == 300
+                                    for t in spoken_turns)
+        # A wait that runs out raises; leaving is fine any time.
+        waiting = asyncio.ensure_future(a.battles.queue("FREE_FOR_ALL"))
+        await eventually(lambda: a.battles._match is not None)
+        await a.battles.unqueue()
+        with pytest.raises(sdk.ArenaError) as left:
+            await waiting
+        assert left.value.code == "battle.unqueued"
+    finally:
+        for client in (a, b):
+            await client.close()
+
+
 async def _canned_turn(turn: sdk.Turn) -> str:
     return sdk.argue(turn)
 

@@ -6,7 +6,7 @@ from ..realtime import rooms
 from ..realtime.handlers import EventCall, EventTable
 from ..realtime.hub import AGENT_NS, SPECTATE_NS
 from ..realtime.models import Watching
-from . import service, views
+from . import matchmaking, service, views
 from .models import (
     BattleCreate,
     BattleListQuery,
@@ -18,6 +18,9 @@ from .models import (
     Feedback,
     FeedbackView,
     JoinBattle,
+    QueueCounts,
+    QueueJoin,
+    QueueView,
     TakeTurn,
     TurnView,
     Verdict,
@@ -42,6 +45,24 @@ async def join(call: EventCall, body: JoinBattle) -> BattleView:
     view = await service.join_battle(call.core, call.actor, body)
     await call.core.realtime.enter(call.sid, call.namespace, views.room_of(view.id))
     return view
+
+
+@events.on("battle:queue", QueueJoin, response=QueueView)
+async def queue(call: EventCall, body: QueueJoin) -> QueueView:
+    """Wait for opponents: the server forms the battle and sends battle:matched."""
+    return await matchmaking.enqueue(call.core, call.actor, body)
+
+
+@events.on("battle:unqueue", response=QueueView)
+async def unqueue(call: EventCall) -> QueueView:
+    """Leave the matchmaking queue."""
+    return await matchmaking.leave(call.core, call.actor)
+
+
+@events.on("battle:queue_status", response=QueueView)
+async def queue_status(call: EventCall) -> QueueView:
+    """Where you stand in the queue (or the battle you were matched into)."""
+    return await matchmaking.status(call.core, call.actor)
 
 
 @events.on("battle:leave", BattleRef, response=BattleView)
@@ -99,6 +120,11 @@ for _ns in (AGENT_NS, SPECTATE_NS):
     async def list_(call: EventCall, body: BattleListQuery) -> list[BattleView]:
         """Battles, newest first (live=true: not yet completed or cancelled)."""
         return await service.list_battles(call.core, body.status, body.live, body.limit, body.offset)
+
+    @events.on("battle:queue_counts", namespace=_ns, response=QueueCounts)
+    async def queue_counts(call: EventCall) -> QueueCounts:
+        """How many agents wait in the matchmaking queue, per mode."""
+        return await matchmaking.counts(call.core)
 
     @events.on("battle:get", BattleRef, namespace=_ns, response=BattleSnapshot)
     async def get(call: EventCall, body: BattleRef) -> BattleSnapshot:

@@ -11,7 +11,7 @@ from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
 from ..realtime.rooms import RoomKind
-from . import service
+from . import matchmaking, service
 from .lobby import LOBBY_ROOM
 
 
@@ -34,7 +34,8 @@ class BattleRooms(RoomKind):
 
 
 class LobbyRooms(RoomKind):
-    """``lobby:battles``: live battles and recent results; then every change as ``lobby:battle``."""
+    """``lobby:battles``: live battles, recent results and the queue's counts; then every change as
+    ``lobby:battle`` and ``lobby:queue``."""
 
     kind = "lobby"
 
@@ -46,4 +47,5 @@ class LobbyRooms(RoomKind):
         live = await service.battle_views(core, conn, status=None, live=True, limit=100)
         recent = await service.battle_views(core, conn, status="COMPLETED", live=False, limit=20)
         return {"live": [v.model_dump(mode="json") for v in live],
-                "recent": [v.model_dump(mode="json") for v in recent]}
+                "recent": [v.model_dump(mode="json") for v in recent],
+                "queue": (await matchmaking.counts(core)).model_dump(mode="json")}

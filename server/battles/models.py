@@ -23,11 +23,12 @@ IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Seat = Annotated[str, StringConstraints(pattern=r"^[A-H]$")]
 
 
-class BattleCreate(Inbound):
-    topic: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    mode: Mode = "HEAD_TO_HEAD"
-    max_participants: int | None = Field(None, ge=2, le=8,
-                                         description="2 for HEAD_TO_HEAD; even for TEAM; 3-8 FFA")
+Topic = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class BattleOptions(Inbound):
+    """How a battle runs: given when opening one, or when queuing for one (battle:queue)."""
+
     turn_duration_ms: int = Field(30000, ge=100, le=3_600_000)
     overage_ms: int = Field(0, ge=0, le=3_600_000, description="banked extra time per agent for the whole battle")
     timeout_policy: Literal["skip", "forfeit"] = Field("skip", description="on a missed deadline: skip or forfeit")
@@ -39,6 +40,13 @@ class BattleCreate(Inbound):
     blind_voting: bool = False
     enable_tts: bool = Field(False, description="every turn gets audio: the agent's own, or speech made from its "
                                                 "text (battle:turn_audio tells when it is ready)")
+
+
+class BattleCreate(BattleOptions):
+    topic: Topic
+    mode: Mode = "HEAD_TO_HEAD"
+    max_participants: int | None = Field(None, ge=2, le=8,
+                                         description="2 for HEAD_TO_HEAD; even for TEAM; 3-8 FFA")
     join: bool = Field(True, description="an agent creator takes the first seat")
 
     @model_validator(mode="after")
@@ -313,3 +321,37 @@ class MyTurn(Outbound):
 
 class LeaderboardQuery(Inbound):
     limit: int = Field(100, ge=1, le=500)
+
+
+# -- matchmaking -------------------------------------------------------------------------------------
+
+
+class QueueJoin(Inbound):
+    mode: Mode
+    topic_pool: list[Topic] = Field(default_factory=list, max_length=50,
+                                    description="topics you would argue; the battle takes one the matched agents "
+                                                "share if they do, else one of anyone's (the least used lately)")
+    max_wait_s: int | None = Field(None, ge=5, le=3600,
+                                   description="leave the queue after this long (default MATCH_MAX_WAIT_SECONDS)")
+    options: BattleOptions = Field(default_factory=BattleOptions,
+                                   description="how the battle runs; only agents asking for the same are matched")
+
+
+class QueueView(Outbound):
+    status: Literal["waiting", "matched", "none"] = Field(
+        description="waiting in the queue; matched (battle says where); none: not queued")
+    mode: Mode | None = None
+    options: BattleOptions | None = None
+    topic_pool: list[str] = Field(default_factory=list)
+    rating: float | None = None
+    enqueued_at: datetime | None = None
+    expires_at: datetime | None = None
+    waited_ms: int | None = None
+    window: float | None = Field(None, description="the rating window the queue searches now (± points)")
+    connected: bool = Field(True, description="false while the agent has no socket (its grace is running)")
+    battle: BattleView | None = None
+
+
+class QueueCounts(Outbound):
+    counts: dict[str, int] = Field(description="agents waiting per mode")
+    total: int

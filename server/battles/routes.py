@@ -12,7 +12,7 @@ from ..realtime.models import RoomEvent
 from ..realtime.routes import EventsQuery
 from ..rest import Call, RouteTable, read_raw_body
 from ..wire import parse, parse_json
-from . import audio, service, views
+from . import audio, matchmaking, service, views
 from . import leaderboard as board
 from .models import (
     AgentProfile,
@@ -30,6 +30,9 @@ from .models import (
     LeaderboardQuery,
     LeaderboardRow,
     MyTurn,
+    QueueCounts,
+    QueueJoin,
+    QueueView,
     TakeTurn,
     TurnBody,
     TurnView,
@@ -54,6 +57,31 @@ BATTLE_ERRORS = ["battle.not_found", "battle.wrong_state", "battle.not_participa
 async def create_battle(call: Call, body: BattleCreate) -> BattleView:
     """Open a lobby (an agent creator takes seat A unless join=false)."""
     return await service.create_battle(call.core, call.actor, body)
+
+
+@routes.post("/api/battles/queue", body=QueueJoin, response=QueueView, auth="agent", rate="rate_rest_write",
+             errors=["budget.exhausted", "agent.paused"])
+async def join_queue(call: Call, body: QueueJoin) -> QueueView:
+    """Wait for opponents: the server forms the battle (poll GET /api/battles/queue for it)."""
+    return await matchmaking.enqueue(call.core, call.actor, body)
+
+
+@routes.get("/api/battles/queue", response=QueueView, auth="agent")
+async def queue_status(call: Call) -> QueueView:
+    """Where you stand in the matchmaking queue, or the battle you were matched into."""
+    return await matchmaking.status(call.core, call.actor)
+
+
+@routes.delete("/api/battles/queue", response=QueueView, auth="agent")
+async def leave_queue(call: Call) -> QueueView:
+    """Leave the matchmaking queue (not being in it is fine)."""
+    return await matchmaking.leave(call.core, call.actor)
+
+
+@routes.get("/api/battles/queue/counts", response=QueueCounts, auth="none")
+async def queue_counts(call: Call) -> QueueCounts:
+    """How many agents wait in the matchmaking queue, per mode."""
+    return await matchmaking.counts(call.core)
 
 
 @routes.post("/api/battles/join", body=JoinBattle, response=BattleView, auth="agent",

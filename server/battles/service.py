@@ -76,7 +76,7 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
         out.room(room, "battle:created", {"battle": views.battle_view(b, []).model_dump(mode="json")})
         out.wake(b.deadline_at)
         if actor.is_agent and body.join:
-            await _seat(conn, out, core, b, [], actor.id, None, now)
+            await seat_fighter(conn, out, core, b, [], actor.id, None, now)
         b, parts = await state.load(conn, b.id)
         if not parts:  # a seat taken announces the battle itself
             await lobby.announce(conn, out, b, parts)
@@ -87,8 +87,9 @@ async def create_battle(core: Core, actor: Actor, body: BattleCreate) -> BattleV
     return view
 
 
-async def _seat(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow, parts: list[ParticipantRow],
-                agent_id: UUID, team_id: str | None, now) -> BattleRow:
+async def seat_fighter(conn: asyncpg.Connection, out: Outbox, core: Core, b: BattleRow,
+                       parts: list[ParticipantRow], agent_id: UUID, team_id: str | None, now) -> BattleRow:
+    """Seat ``agent_id`` as the next fighter (by join, or by a match); a full lobby starts counting down."""
     await gate.ensure_may_start(conn, agent_id, "battles")
     await _no_conflict(conn, agent_id, [a for a in (b.judge_agent_id, b.commentator_agent_id) if a], "fight")
     seated = state.active(parts)
@@ -140,7 +141,7 @@ async def join_battle(core: Core, actor: Actor, body: JoinBattle) -> BattleView:
                 raise AppError("battle.already_joined", "you are already in this battle", 409)
             if actor.id in (b.judge_agent_id, b.commentator_agent_id):
                 raise AppError("battle.conflict_of_interest", "a judge or commentator cannot fight", 409)
-            b = await _seat(conn, out, core, b, parts, actor.id, body.team_id, now)
+            b = await seat_fighter(conn, out, core, b, parts, actor.id, body.team_id, now)
         else:
             b = await _attach(conn, out, b, parts, actor.id, body.role)
         b, parts = await state.load(conn, b.id)
@@ -353,13 +354,18 @@ async def list_battles(core: Core, status: str | None, live: bool, limit: int, o
 
 async def agent_disconnected(core: Core, actor: Actor, sid: str) -> None:
     """An agent's last socket went: its seats wait ``battle_grace_seconds`` for it to come back."""
-    local = core.realtime.sio.manager.rooms.get("/agent", {}).get(f"agent:{actor.id}", {})
-    if any(s != sid for s in local):
-        return  # another connection of the same agent is still here
+    if still_here(core, actor, sid):
+        return
     async with core.db.acquire() as conn:
         battle_ids = await store.live_battle_ids_of_agent(conn, actor.id)
     for battle_id in battle_ids:
         await run(core, _mark_away, battle_id, actor.id, core.settings.battle_grace_seconds)
+
+
+def still_here(core: Core, actor: Actor, sid: str) -> bool:
+    """Whether another connection of the agent than ``sid`` is on this process."""
+    local = core.realtime.sio.manager.rooms.get("/agent", {}).get(f"agent:{actor.id}", {})
+    return any(s != sid for s in local)
 
 
 async def _mark_away(conn: asyncpg.Connection, out: Outbox, battle_id: UUID, agent_id: UUID, grace: float) -> None:

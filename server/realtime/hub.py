@@ -32,6 +32,9 @@ CLOSE_TASKS_TIMEOUT = 5.0
 # A call whose "reply" is LEAVE + a room name is not a call: each socket it reaches leaves that room
 # (on the process that holds the socket), then gets the event (Outbox.user_leaves).
 LEAVE = "leave:"
+# Likewise ENTER + a room name: each socket it reaches enters that room, then gets the event
+# (Outbox.agent_enters: an agent matched into a battle hears its room from then on).
+ENTER = "enter:"
 
 
 def agent_room(agent_id: object) -> str:
@@ -179,9 +182,12 @@ class Realtime:
         """A call reached this process: send it to each local socket in ``room`` with an ack; the
         answer goes to the reply handler here, where the socket is (no cross-process callback)."""
         sids = list(self.sio.manager.rooms.get(namespace, {}).get(room, {}))
-        if reply.startswith(LEAVE):  # not a call: these sockets leave a room, then hear why
+        if reply.startswith((LEAVE, ENTER)):  # not a call: these sockets leave or enter a room, then hear why
             for sid in sids:
-                await self.leave(sid, namespace, reply[len(LEAVE):])
+                if reply.startswith(LEAVE):
+                    await self.leave(sid, namespace, reply[len(LEAVE):])
+                else:
+                    await self.enter(sid, namespace, reply[len(ENTER):])
                 await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid)
             return
         for sid in sids:

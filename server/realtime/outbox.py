@@ -17,7 +17,7 @@ import asyncpg
 
 from ..core import Core
 from . import store
-from .hub import LEAVE
+from .hub import ENTER, LEAVE
 from .models import RoomEvent
 
 
@@ -53,6 +53,11 @@ class Outbox:
         """Every page the person has open leaves ``room`` (on whichever process holds it) and is
         told ``event``: a member removed from a team stops hearing its room at once."""
         self.to_users.append((user_id, event, data, LEAVE + room))
+
+    def agent_enters(self, agent_id: Any, room: str, event: str, data: dict[str, Any]) -> None:
+        """Every connection of the agent enters ``room`` (on whichever process holds it), then is
+        told ``event``: an agent seated by a match hears its battle's room at once."""
+        self.private.append((agent_id, event, data, ENTER + room))
 
     def call(self, agent_id: Any, event: str, data: dict[str, Any], reply: str) -> None:
         """Like ``agent``, and each socket's ack goes to the domain's reply handler ``reply`` on the

@@ -111,7 +111,10 @@ class Battles:
         self._turn: TurnHandler | None = None
         self._judge: JudgeHandler | None = None
         self._commentary: CommentaryHandler | None = None
+        self._match: asyncio.Future | None = None
         client.on("battle:your_turn", self._on_your_turn)
+        client.on("battle:matched", self._on_matched)
+        client.on("battle:unqueued", self._on_unqueued)
         client.on("battle:judge_request", self._on_judge_request)
         client.on("battle:commentary_request", self._on_commentary_request)
 
@@ -262,6 +265,54 @@ class Battles:
                                for p in current["participants"]):
                             continue  # still ours: wait on
                     break  # join the older one (or open again if it filled meanwhile)
+
+    # -- matchmaking -----------------------------------------------------------------------------------
+
+    async def queue(self, mode: str = "HEAD_TO_HEAD", *, topic_pool: builtins.list[str] | None = None,
+                    max_wait_s: int | None = None, check_every: float = 5.0, **options: Any) -> dict[str, Any]:
+        """Wait in the matchmaking queue until the arena matches you; returns ``battle:matched``:
+        ``{battle, seat, team_id, mode, topic}``. ``options`` are the battle's (``max_turns``, ...): only
+        agents asking for the same are matched. Raises ``ArenaError`` (``battle.unqueued``) when the
+        wait ran out or the arena let you go. The status is also checked every ``check_every`` seconds,
+        so a match made while the connection was down is not missed."""
+        payload: dict[str, Any] = {"mode": mode, "topic_pool": topic_pool or [], "options": options}
+        if max_wait_s is not None:
+            payload["max_wait_s"] = max_wait_s
+        self._match = asyncio.get_running_loop().create_future()
+        try:
+            await self.client.call("battle:queue", payload, idempotent=True)
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(self._match), check_every)
+                except TimeoutError:
+                    status = await self.client.call("battle:queue_status", idempotent=True)
+                    if status["status"] == "matched" and status["battle"] is not None:
+                        return self._matched_from(status["battle"])
+                    if status["status"] == "none" and not self._match.done():
+                        raise ArenaError("battle.unqueued", "no longer in the queue (the wait ran out)") from None
+        finally:
+            self._match = None
+
+    async def unqueue(self) -> dict[str, Any]:
+        """Leave the matchmaking queue (a ``queue`` waiting meanwhile raises)."""
+        if self._match is not None and not self._match.done():
+            self._match.set_exception(ArenaError("battle.unqueued", "left the queue"))
+        return await self.client.call("battle:unqueue")
+
+    def _matched_from(self, battle: dict[str, Any]) -> dict[str, Any]:
+        mine = next((p for p in battle["participants"] if p["agent"] and p["agent"]["id"] == self.client.agent_id),
+                    None)
+        return {"battle": battle, "seat": mine["seat"] if mine else None, "team_id": mine["team_id"] if mine else None,
+                "mode": battle["mode"], "topic": battle["topic"]}
+
+    async def _on_matched(self, data: dict[str, Any]) -> None:
+        if self._match is not None and not self._match.done():
+            self._match.set_result(data)
+
+    async def _on_unqueued(self, data: dict[str, Any]) -> None:
+        if self._match is not None and not self._match.done():
+            reason = data.get("code") or data.get("reason")
+            self._match.set_exception(ArenaError("battle.unqueued", f"left the queue: {reason}"))
 
     async def serve_as(self, role: str, *, every: float = 2.0,
                        on_attach: Callable[[dict[str, Any]], Any] | None = None) -> None:

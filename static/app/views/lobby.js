@@ -1,7 +1,7 @@
 // The lobby: live battles updating in place (room lobby:battles), recent results, a room-code box.
 
 import { getJSON } from "../api.js";
-import { every, h, route, syncList } from "../dom.js";
+import { every, fill, h, route, syncList } from "../dom.js";
 import { MODES, STATUSES, ago, agentName, isLiveStatus, plural, rating, seatLabel, SEATS } from "../format.js";
 import { icon } from "../icons.js";
 import { RoomFeed } from "../rooms.js";
@@ -70,6 +70,8 @@ function codeForm() {
   h("div", { class: "code-row" }, input, h("button", { type: "submit", class: "button" }, "Watch")));
 }
 
+const QUEUE_MODES = { HEAD_TO_HEAD: "head-to-head", TEAM: "team", FREE_FOR_ALL: "free-for-all" };
+
 export function mount(root, _params, { conn }) {
   document.title = "Agent Arena · Lobby";
   const live = new Map();
@@ -78,13 +80,14 @@ export function mount(root, _params, { conn }) {
   const liveEmpty = h("p", { class: "empty" }, "Loading live battles…");
   const recentList = h("ul", { class: "recent-list", hidden: true });
   const recentEmpty = h("p", { class: "empty", hidden: true }, "No finished battles yet.");
+  const queue = h("p", { class: "queue-counts muted", "aria-live": "polite", hidden: true });
   root.append(
     h("section", { class: "hero" },
       h("div", {}, h("h1", {}, "Live battles"),
         h("p", { class: "lede" }, "AI agents argue in turns; the audience votes; ratings move.")),
       codeForm()),
     h("section", { class: "section", "aria-labelledby": "live-title" },
-      h("h2", { id: "live-title" }, "Live now"), liveEmpty, liveList),
+      h("h2", { id: "live-title" }, "Live now"), queue, liveEmpty, liveList),
     h("section", { class: "section", "aria-labelledby": "recent-title" },
       h("h2", { id: "recent-title" }, "Recent results"), recentEmpty, recentList));
 
@@ -107,7 +110,17 @@ export function mount(root, _params, { conn }) {
     }
   }
 
+  // How many agents wait in the matchmaking queue, per mode (lobby:queue, and the snapshot's queue).
+  function showQueue(q) {
+    if (!q) return;
+    queue.hidden = false;
+    const parts = Object.entries(QUEUE_MODES).map(([mode, label]) =>
+      h("span", { class: "queue-mode", dataset: { mode } }, h("strong", {}, String(q.counts[mode] ?? 0)), ` ${label}`));
+    fill(queue, "In the matchmaking queue: ", ...parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
+  }
+
   function load(snapshot) {
+    showQueue(snapshot.queue);
     live.clear();
     for (const b of snapshot.live) live.set(b.id, b);
     recent = snapshot.recent.slice(0, RECENT);
@@ -138,9 +151,9 @@ export function mount(root, _params, { conn }) {
     // No live connection (client library missing): the same lists over REST, refreshed.
     const poll = async () => {
       try {
-        const [l, r] = await Promise.all([getJSON("/api/battles", { live: true, limit: 100 }),
-          getJSON("/api/battles", { status: "COMPLETED", limit: RECENT })]);
-        load({ live: l, recent: r });
+        const [l, r, q] = await Promise.all([getJSON("/api/battles", { live: true, limit: 100 }),
+          getJSON("/api/battles", { status: "COMPLETED", limit: RECENT }), getJSON("/api/battles/queue/counts")]);
+        load({ live: l, recent: r, queue: q });
       } catch {
         liveEmpty.textContent = "The server cannot be reached.";
       }
@@ -156,6 +169,8 @@ export function mount(root, _params, { conn }) {
       if (ev.type === "lobby:battle") {
         upsert(ev.data.battle);
         render();
+      } else if (ev.type === "lobby:queue") {
+        showQueue(ev.data);
       }
     },
     onError: (err) => { liveEmpty.textContent = `The lobby is unavailable: ${err.message}`; },
