@@ -38,7 +38,11 @@ def orphans(settings: Settings, subdir: Path, in_use: set[str], older_than: floa
     cutoff = time.time() - older_than
     found = []
     for path in root.rglob("*"):
-        if path.is_file() and path.stat().st_mtime < cutoff:
+        try:
+            old = path.is_file() and path.stat().st_mtime < cutoff
+        except OSError:  # gone meanwhile (a file being renamed into place, say)
+            continue
+        if old:
             rel = str(path.relative_to(settings.data_dir))
             if rel not in in_use:
                 found.append(rel)

@@ -96,6 +96,17 @@ async def test_an_agents_own_audio_by_socket_and_by_rest(make_server) -> None:
             r = await api.post(f"/api/battles/{b['id']}/turns", token=turner.key, data=form)
             assert (r.status, r.code) == (status, code), r.body
         assert r.body["error"]["details"]["duration_ms"] == 3000
+        # Bodies that are not well-formed multipart are refused as such, never as an internal error.
+        boundary = "----x"
+        truncated = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\nhi").encode()
+        encoded = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n"
+                   f"Content-Transfer-Encoding: rot13\r\n\r\nhi\r\n--{boundary}--\r\n").encode()
+        with_boundary = f"multipart/form-data; boundary={boundary}"
+        for body, ctype in ((b"whatever", "multipart/form-data"), (truncated, with_boundary),
+                            (encoded, with_boundary)):
+            r = await api.post(f"/api/battles/{b['id']}/turns", token=turner.key, data=body,
+                               headers={"Content-Type": ctype})
+            assert (r.status, r.code) == (422, "validation.failed"), r.body
         ack = await turner.call("battle:turn", {"battle_id": b["id"], "content": "html", "audio": HTML})
         assert ack["error"]["code"] == "battle.audio_unsupported"
         assert ack["error"]["details"]["detected"] is None

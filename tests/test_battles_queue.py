@@ -60,6 +60,10 @@ async def test_two_agents_are_matched_into_a_battle_they_play(make_server) -> No
                 e == "battle:status" and d["data"]["status"] == "IN_PROGRESS" for e, d in evs), 10)
         status = (await srv.api.get("/api/battles/queue", token=a.key)).body
         assert status["status"] == "matched" and status["battle"]["id"] == battle["id"]
+        # Queuing again (a retry after a lost connection, say) or leaving while the battle is on: the match.
+        again = await a.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+        assert again["status"] == "matched" and again["battle"]["id"] == battle["id"]
+        assert (await c.ok("battle:unqueue"))["battle"]["id"] == battle["id"]
         queue_events = [d["data"] for e, d in lobby.events if e == "lobby:queue"]
         assert [q["counts"]["HEAD_TO_HEAD"] for q in queue_events][-3:] == [1, 2, 0]
     finally:
@@ -100,29 +104,40 @@ async def test_never_two_agents_of_one_owner_and_no_immediate_rematch(make_serve
     other, third = await make_agents(srv.api, srv.url, "mq-other", "mq-third")
     agents = [mine1, mine2, other, third]
     try:
-        await mine1.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
-        await mine2.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+        quick = {"mode": "HEAD_TO_HEAD", "options": {"voting_duration_ms": 0, "judging_duration_ms": 100}}
+        await mine1.ok("battle:queue", quick)
+        await mine2.ok("battle:queue", quick)
         assert await sweep_queue(core) == 0
         await asyncio.sleep(0.5)  # a few background sweeps too
         assert not was_matched(mine1) and not was_matched(mine2)
-        await other.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+        await other.ok("battle:queue", quick)
         first = await matched(other)
         assert {p["agent"]["name"] for p in first["battle"]["participants"]} == {"mq-mine1", "mq-other"}
         assert not was_matched(mine2)
         await mine2.ok("battle:unqueue")
 
+        # While their battle is on, queuing again answers it; once it is over they may queue.
+        again = await other.ok("battle:queue", quick)
+        assert again["status"] == "matched" and again["battle"]["id"] == first["battle"]["id"]
+        await other.ok("battle:leave", {"battle_id": first["battle"]["id"]})
+
+        async def over() -> bool:
+            r = await srv.api.get(f"/api/battles/{first['battle']['id']}")
+            return r.body["battle"]["status"] in ("COMPLETED", "CANCELLED")
+
+        await eventually(over, timeout=10, what="the battle left is over")
         # mine1 and other queue again: their last battle was against each other, so they wait (600 s).
         for agent in (mine1, other):
             agent.rec.events.clear()
-            await agent.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+            assert (await agent.ok("battle:queue", quick))["status"] == "waiting"
         assert await sweep_queue(core) == 0 or not was_matched(other)
         await asyncio.sleep(0.5)
         assert not was_matched(other)
         # mine2 comes back: the oldest waiter it may meet is other (mine1 has its owner).
-        await mine2.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+        await mine2.ok("battle:queue", quick)
         got = await matched(mine2)
         assert {p["agent"]["name"] for p in got["battle"]["participants"]} == {"mq-mine2", "mq-other"}
-        await third.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
+        await third.ok("battle:queue", quick)
         got = await matched(third)
         assert {p["agent"]["name"] for p in got["battle"]["participants"]} == {"mq-mine1", "mq-third"}
     finally:
@@ -157,7 +172,8 @@ async def test_team_and_free_for_all_groups(make_server, database_url) -> None:
 async def test_a_disconnected_agent_waits_out_its_grace_and_a_wait_runs_out(make_server, database_url) -> None:
     srv = await make_server(**{**QUICK, "battle_grace_seconds": 1.0})
     core = srv.app[CORE]
-    away, partner, late = await make_agents(srv.api, srv.url, "dq-away", "dq-partner", "dq-late")
+    away, partner, late, waiter = await make_agents(srv.api, srv.url, "dq-away", "dq-partner", "dq-late",
+                                                    "dq-waiter")
     try:
         await away.ok("battle:queue", {"mode": "HEAD_TO_HEAD"})
         await away.close()
@@ -180,14 +196,14 @@ async def test_a_disconnected_agent_waits_out_its_grace_and_a_wait_runs_out(make
         assert (await srv.api.get("/api/battles/queue/counts")).body["total"] == 0
 
         # A wait that runs out: the agent hears it and is out of the queue.
-        await partner.ok("battle:queue", {"mode": "TEAM", "max_wait_s": 5})
+        await waiter.ok("battle:queue", {"mode": "TEAM", "max_wait_s": 5})
         await sql_value(database_url, "UPDATE battle_queue SET expires_at = now() WHERE agent_id = $1 RETURNING 1",
-                        partner.id)
-        gone = await partner.rec.wait_for(lambda evs: next((d for e, d in evs if e == "battle:unqueued"), None))
+                        waiter.id)
+        gone = await waiter.rec.wait_for(lambda evs: next((d for e, d in evs if e == "battle:unqueued"), None))
         assert gone == {"reason": "timeout", "mode": "TEAM"}
-        assert (await partner.ok("battle:queue_status"))["status"] == "none"
+        assert (await waiter.ok("battle:queue_status"))["status"] == "none"
     finally:
-        for agent in (away, partner, late):
+        for agent in (away, partner, late, waiter):
             await agent.close()
 
 

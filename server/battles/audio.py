@@ -8,6 +8,7 @@ a browser play them and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import uuid
@@ -86,6 +87,15 @@ def clip_of(data: bytes, mime: str, duration_ms: int | None) -> Clip:
     return Clip(data, mime, duration_ms, hashlib.sha256(data).hexdigest())
 
 
+async def discard(settings: Settings, rel: str) -> None:
+    """Remove a kept file, and its battle's folder once empty."""
+    await storage.remove(settings, rel)
+    try:
+        (settings.data_dir / rel).parent.rmdir()
+    except OSError:
+        pass  # not empty (or gone already)
+
+
 async def keep(settings: Settings, battle_id: UUID, clip: Clip) -> str:
     """Write the clip under the data directory (off the event loop); its path relative to it."""
     rel = SUBDIR / str(battle_id) / f"{uuid.uuid4().hex}.{EXTENSIONS.get(clip.mime, 'bin')}"
@@ -117,12 +127,12 @@ async def retain_audio(conn: asyncpg.Connection, settings: Settings) -> int:
     while True:
         gone = await store.expire_audio(conn, settings.tts_retain_hours * 3600, EXPIRE_BATCH)
         for rel in gone:
-            await storage.remove(settings, rel)
+            await discard(settings, rel)
         removed += len(gone)
         if len(gone) < EXPIRE_BATCH:
             break
-    stray = storage.orphans(settings, SUBDIR, await store.audio_in_use(conn),
-                            older_than=settings.tts_timeout_seconds + 300)
+    in_use = await store.audio_in_use(conn)
+    stray = await asyncio.to_thread(storage.orphans, settings, SUBDIR, in_use, settings.tts_timeout_seconds + 300)
     for rel in stray:
-        await storage.remove(settings, rel)
+        await discard(settings, rel)
     return removed + len(stray)

@@ -48,4 +48,4 @@ class LobbyRooms(RoomKind):
         recent = await service.battle_views(core, conn, status="COMPLETED", live=False, limit=20)
         return {"live": [v.model_dump(mode="json") for v in live],
                 "recent": [v.model_dump(mode="json") for v in recent],
-                "queue": (await matchmaking.counts(core)).model_dump(mode="json")}
+                "queue": (await matchmaking.counts_on(conn)).model_dump(mode="json")}

@@ -37,7 +37,7 @@ from ..realtime import rooms
 from ..realtime.outbox import Outbox, run, transaction
 from . import queue_store, service, state, store, views
 from .lobby import LOBBY_ROOM
-from .models import TEAMS, BattleOptions, QueueCounts, QueueJoin, QueueView
+from .models import TEAMS, BattleOptions, BattleView, QueueCounts, QueueJoin, QueueView
 from .queue_store import QueueRow
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,17 @@ def options_key(options: BattleOptions) -> str:
 
 
 async def enqueue(core: Core, actor: Actor, body: QueueJoin) -> QueueView:
-    """Put the agent in the queue (again: the same mode and options keep its place; others move it)."""
+    """Put the agent in the queue (again: the same mode and options keep its place; others move it).
+    An agent the queue matched into a battle that is not over yet gets that match back instead: a
+    queue call sent again after a lost connection never queues it twice."""
     agent_id = actor.id  # /agent sockets and agent-only routes: always an agent
     wait = body.max_wait_s or core.settings.match_max_wait_seconds
 
     async def action(conn: asyncpg.Connection, out: Outbox) -> QueueView:
+        current = await queue_store.entry(conn, agent_id, for_update=True)
+        live = await _live_match(conn, current)
+        if live is not None:
+            return view_of(core, current, await state.db_now(conn), connected=True, battle=live)
         await gate.ensure_may_start(conn, agent_id, "battles")
         row = await queue_store.enqueue(conn, agent_id, body.mode, options_key(body.options),
                                         list(dict.fromkeys(body.topic_pool)), wait)
@@ -80,13 +86,30 @@ async def enqueue(core: Core, actor: Actor, body: QueueJoin) -> QueueView:
     return await run(core, action)
 
 
+async def _live_match(conn: asyncpg.Connection, row: QueueRow | None) -> BattleView | None:
+    """The battle the queue matched the agent into, while it is not over."""
+    if row is None or row.status != "matched" or row.battle_id is None:
+        return None
+    b = await store.battle(conn, row.battle_id)
+    if b is None or b.status in ("COMPLETED", "CANCELLED"):
+        return None
+    return views.battle_view(b, await store.participants(conn, b.id))
+
+
 async def leave(core: Core, actor: Actor) -> QueueView:
-    """Leave the queue; not being in it is fine (``status: none``)."""
-    agent_id = actor.id  # /agent sockets and agent-only routes: always an agent
+    """Leave the queue; not being in it is fine (``status: none``). Too late once matched: the match
+    is answered (leave the battle itself with battle:leave)."""
+    agent_id = actor.id
 
     async def action(conn: asyncpg.Connection, out: Outbox) -> QueueView:
-        if await queue_store.leave(conn, agent_id) is not None:
+        current = await queue_store.entry(conn, agent_id, for_update=True)
+        if current is not None and current.status == "waiting":
+            await queue_store.leave(conn, agent_id)
             await announce_counts(conn, out)
+            return QueueView(status="none")
+        live = await _live_match(conn, current)
+        if live is not None:
+            return view_of(core, current, await state.db_now(conn), connected=True, battle=live)
         return QueueView(status="none")
 
     return await run(core, action)
@@ -94,9 +117,8 @@ async def leave(core: Core, actor: Actor) -> QueueView:
 
 async def status(core: Core, actor: Actor) -> QueueView:
     """Where the agent stands: waiting (with its window now), matched (with the battle), or none."""
-    agent_id = actor.id  # /agent sockets and agent-only routes: always an agent
     async with core.db.acquire() as conn:
-        row = await queue_store.entry(conn, agent_id)
+        row = await queue_store.entry(conn, actor.id)
         if row is None:
             return QueueView(status="none")
         now = await state.db_now(conn)
@@ -120,8 +142,12 @@ def view_of(core: Core, row: QueueRow, now: datetime, *, connected: bool, battle
 
 async def counts(core: Core) -> QueueCounts:
     async with core.db.acquire() as conn:
-        found = {r["mode"]: r["n"] for r in await conn.fetch(queue_store.COUNTS)}
-    return _counts(found)
+        return await counts_on(conn)
+
+
+async def counts_on(conn: asyncpg.Connection) -> QueueCounts:
+    """The counts on a connection the caller holds (the lobby's snapshot reads them in its own view)."""
+    return _counts(await queue_store.waiting_counts(conn))
 
 
 def _counts(found: dict[str, int]) -> QueueCounts:
@@ -285,12 +311,21 @@ async def _drop(core: Core, refused: _Refused) -> None:
 
 
 async def _expire(core: Core) -> int:
+    """Waits that ran out, and graces that ran out: out of the queue. A grace was started by the process
+    that saw a socket go; an agent connected on another process meanwhile keeps its place."""
     out = Outbox()
     async with transaction(core, out) as conn:
-        gone = await queue_store.expired(conn, 100)
-        for r in gone:
-            out.agent(r["agent_id"], "battle:unqueued", {
-                "reason": "disconnected" if r["disconnected"] else "timeout", "mode": r["mode"]})
+        gone = [(r["agent_id"], r["mode"], "timeout") for r in await queue_store.expired(conn, 100)]
+        away = await queue_store.grace_over(conn, 100)
+        if away:
+            present = await core.realtime.connected(r["agent_id"] for r in away)
+            back = [r["agent_id"] for r in away if str(r["agent_id"]) in present]
+            absent = [r for r in away if str(r["agent_id"]) not in present]
+            await queue_store.clear_graces(conn, back)
+            await queue_store.drop(conn, [r["agent_id"] for r in absent])
+            gone += [(r["agent_id"], r["mode"], "disconnected") for r in absent]
+        for agent_id, mode, reason in gone:
+            out.agent(agent_id, "battle:unqueued", {"reason": reason, "mode": mode})
         if gone:
             await announce_counts(conn, out)
     return len(gone)
@@ -300,7 +335,7 @@ async def sweep_queue(core: Core) -> int:
     """Form what matches can be formed now (a batch at most) and let expired waits go. An empty
     queue costs one small read per sweep."""
     async with core.db.acquire() as conn:
-        found = {r["mode"]: r["n"] for r in await conn.fetch(queue_store.COUNTS)}
+        found = await queue_store.waiting_counts(conn)
     if not found:
         return 0
     formed = 0

@@ -24,6 +24,8 @@ RETURNING *
 """
 LEAVE = "DELETE FROM battle_queue WHERE agent_id = $1 AND status = 'waiting' RETURNING *"
 ENTRY = "SELECT * FROM battle_queue WHERE agent_id = $1"
+# Waits while a matcher holds the row: what it decided is then what the caller sees.
+ENTRY_FOR_UPDATE = "SELECT * FROM battle_queue WHERE agent_id = $1 FOR UPDATE"
 # The waiting agents of a mode, oldest first, locked: a process that finds them locked by another
 # process's matcher skips them, so exactly one process forms each match.
 WAITING = """
@@ -56,16 +58,26 @@ FROM (SELECT topic FROM battles ORDER BY created_at DESC LIMIT 200) recent
 WHERE topic = ANY($1::text[])
 GROUP BY topic
 """
-# Waiting past the agent's wait, or disconnected past the grace: out of the queue.
+# Waiting past the agent's wait: out of the queue.
 EXPIRED = """
 DELETE FROM battle_queue
 WHERE agent_id IN (
     SELECT agent_id FROM battle_queue
-    WHERE status = 'waiting' AND (expires_at <= now() OR grace_until <= now())
+    WHERE status = 'waiting' AND expires_at <= now()
     LIMIT $1
     FOR UPDATE SKIP LOCKED)
-RETURNING agent_id, mode, (grace_until IS NOT NULL AND grace_until <= now()) AS disconnected
+RETURNING agent_id, mode
 """
+# Disconnected past the grace (as the process that saw the socket go believes): locked, to be let go
+# unless the agent is connected on another process after all.
+GRACE_OVER = """
+SELECT agent_id, mode FROM battle_queue
+WHERE status = 'waiting' AND grace_until <= now()
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+DROP = "DELETE FROM battle_queue WHERE agent_id = ANY($1::uuid[]) AND status = 'waiting'"
+CLEAR_GRACES = "UPDATE battle_queue SET grace_until = NULL WHERE agent_id = ANY($1::uuid[])"
 SET_GRACE = """
 UPDATE battle_queue SET grace_until = now() + make_interval(secs => $2)
 WHERE agent_id = $1 AND status = 'waiting' AND grace_until IS NULL
@@ -109,8 +121,8 @@ async def leave(conn: asyncpg.Connection, agent_id: UUID) -> QueueRow | None:
     return _row(await conn.fetchrow(LEAVE, agent_id))
 
 
-async def entry(conn: asyncpg.Connection, agent_id: UUID) -> QueueRow | None:
-    return _row(await conn.fetchrow(ENTRY, agent_id))
+async def entry(conn: asyncpg.Connection, agent_id: UUID, *, for_update: bool = False) -> QueueRow | None:
+    return _row(await conn.fetchrow(ENTRY_FOR_UPDATE if for_update else ENTRY, agent_id))
 
 
 async def waiting(conn: asyncpg.Connection, mode: str, limit: int) -> list[QueueRow]:
@@ -133,6 +145,18 @@ async def expired(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(EXPIRED, limit)
 
 
+async def grace_over(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(GRACE_OVER, limit)
+
+
+async def drop(conn: asyncpg.Connection, agent_ids: list[UUID]) -> None:
+    await conn.execute(DROP, agent_ids)
+
+
+async def clear_graces(conn: asyncpg.Connection, agent_ids: list[UUID]) -> None:
+    await conn.execute(CLEAR_GRACES, agent_ids)
+
+
 async def set_grace(conn: asyncpg.Connection, agent_id: UUID, seconds: float) -> bool:
     return await conn.fetchval(SET_GRACE, agent_id, seconds) is not None
 
@@ -141,7 +165,11 @@ async def clear_grace(conn: asyncpg.Connection, agent_id: UUID) -> bool:
     return await conn.fetchval(CLEAR_GRACE, agent_id) is not None
 
 
-async def counts(conn: asyncpg.Connection) -> dict[str, int]:
-    """Agents waiting per mode, after taking the counts lock (see COUNTS_LOCK)."""
-    await conn.execute(COUNTS_LOCK)
+async def waiting_counts(conn: asyncpg.Connection) -> dict[str, int]:
     return {r["mode"]: r["n"] for r in await conn.fetch(COUNTS)}
+
+
+async def counts(conn: asyncpg.Connection) -> dict[str, int]:
+    """Agents waiting per mode, after taking the counts lock (see COUNTS_LOCK): for announcing."""
+    await conn.execute(COUNTS_LOCK)
+    return await waiting_counts(conn)

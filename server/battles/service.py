@@ -6,6 +6,7 @@ and publishes them after the commit. Turns live in play.py, the result in verdic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from datetime import timedelta
@@ -13,7 +14,6 @@ from uuid import UUID
 
 import asyncpg
 
-from .. import storage
 from ..auth.actor import Actor
 from ..core import Core
 from ..errors import AppError
@@ -253,16 +253,24 @@ async def take_turn(core: Core, actor: Actor, body: TakeTurn, audio_data: bytes 
         view = await run(core, play.take_turn, actor.id, body, kept)
     except BaseException:
         if kept is not None:
-            await storage.remove(core.settings, kept.path)
+            # Refused, or failed after the commit (sending, say): the file goes only if no turn has it.
+            await asyncio.shield(_discard_unless_kept(core, kept.path))
         raise
     if kept is not None:
-        async with core.db.acquire() as conn:
-            row = await store.turn_audio(conn, body.battle_id, view.turn_number)
-        if row is None or row["audio_path"] != kept.path:  # a retry: the first turn's audio stands
-            await storage.remove(core.settings, kept.path)
+        await _discard_unless_kept(core, kept.path)  # a retry: the first turn's audio stands
     if view.audio_status == "pending":
         speaking.poke(core)
     return view
+
+
+async def _discard_unless_kept(core: Core, path: str) -> None:
+    try:
+        async with core.db.acquire() as conn:
+            if await store.audio_path_kept(conn, path):
+                return
+    except Exception:  # the database away: retention removes the file if no turn has it
+        return
+    await audio.discard(core.settings, path)
 
 
 async def turn_audio(core: Core, battle_id: UUID, turn_number: int) -> tuple[str, str]:

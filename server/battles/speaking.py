@@ -16,7 +16,6 @@ import asyncio
 import logging
 from typing import Any
 
-from .. import storage
 from ..core import Core
 from ..realtime.outbox import Outbox, transaction
 from . import audio, store, views
@@ -106,7 +105,7 @@ class Speaker:
             if t is not None:
                 out.room(views.room_of(battle_id), "battle:turn_audio", turn_audio_payload(t))
         if t is None and kept is not None:  # another worker finished it meanwhile
-            await storage.remove(settings, kept.path)
+            await audio.discard(settings, kept.path)
         if kept is not None:
             self.made += 1
         else:

@@ -272,6 +272,7 @@ FROM gone WHERE t.id = gone.id
 RETURNING gone.audio_path
 """
 AUDIO_IN_USE = "SELECT audio_path FROM battle_turns WHERE audio_path IS NOT NULL"
+AUDIO_PATH_KEPT = "SELECT EXISTS (SELECT 1 FROM battle_turns WHERE audio_path = $1)"
 SET_COMMENTARY = """
 UPDATE battle_turns SET commentary = $3 WHERE battle_id = $1 AND turn_number = $2 RETURNING *
 """
@@ -506,6 +507,10 @@ async def fail_speech(conn: asyncpg.Connection, battle_id: UUID, turn_number: in
 async def expire_audio(conn: asyncpg.Connection, older_than_seconds: float, limit: int) -> list[str]:
     """Mark up to ``limit`` turns' audio expired; the paths of their files (to remove after)."""
     return [r["audio_path"] for r in await conn.fetch(EXPIRE_AUDIO, older_than_seconds, limit)]
+
+
+async def audio_path_kept(conn: asyncpg.Connection, path: str) -> bool:
+    return await conn.fetchval(AUDIO_PATH_KEPT, path)
 
 
 async def audio_in_use(conn: asyncpg.Connection) -> set[str]:

@@ -162,7 +162,15 @@ class Battles:
         else:
             payload["content"] = str(content)[:10000]
         try:
-            await self.client.call("battle:turn", payload, idempotent=True)
+            try:
+                await self.client.call("battle:turn", payload, idempotent=True)
+            except ArenaError as err:
+                if err.code != "battle.tts_disabled":
+                    raise
+                log.warning("battle %s takes no audio (created without enable_tts): sending the text alone",
+                            turn.battle_id)
+                payload.pop("audio")
+                await self.client.call("battle:turn", payload, idempotent=True)
         except ArenaError as err:
             if err.code not in SETTLED:
                 self._answered.discard(key)
@@ -280,7 +288,9 @@ class Battles:
             payload["max_wait_s"] = max_wait_s
         self._match = asyncio.get_running_loop().create_future()
         try:
-            await self.client.call("battle:queue", payload, idempotent=True)
+            queued = await self.client.call("battle:queue", payload, idempotent=True)
+            if queued["status"] == "matched" and queued["battle"] is not None:  # a battle of the queue not over yet
+                return self._matched_from(queued["battle"])
             while True:
                 try:
                     return await asyncio.wait_for(asyncio.shield(self._match), check_every)
