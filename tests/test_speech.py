@@ -48,6 +48,19 @@ async def test_the_offline_engine_speaks_a_turn_as_wav() -> None:
         engine.close()
 
 
+async def test_engines_of_one_process_share_the_library_safely() -> None:
+    """eSpeak NG keeps global state: two servers in one process (as in tests) each have an engine, and
+    many syntheses of both at once must neither crash nor mix their audio."""
+    british, american = EspeakEngine("en"), EspeakEngine("en-us", words_per_minute=300)
+    texts = [f"argument number {n}, made at length" for n in range(12)]
+    made = await asyncio.gather(*(e.synthesize(t) for t in texts for e in (british, american)))
+    alone = [await british.synthesize(t) for t in texts]
+    # Each as long as when spoken alone (nothing of another synthesis got into it).
+    for together, one in zip(made[0::2], alone, strict=True):
+        assert abs(together.duration_ms - one.duration_ms) <= 0.05 * one.duration_ms, (together, one)
+    assert all(fast.duration_ms < slow.duration_ms for slow, fast in zip(made[0::2], made[1::2], strict=True))
+
+
 async def test_an_openai_compatible_endpoint_is_used_and_its_failures_are_speech_errors() -> None:
     seen = []
 

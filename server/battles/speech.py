@@ -2,8 +2,8 @@
 
 ``EspeakEngine`` works offline from what ``pip install`` brings: eSpeak NG's library and voice data
 come in the ``espeakng-loader`` wheel and are driven through ctypes. The library keeps global state,
-so every synthesis runs on one dedicated thread, one at a time. ``OpenAISpeechEngine`` calls an
-OpenAI-compatible ``/v1/audio/speech`` endpoint instead, when one is configured.
+so every synthesis of the process (whichever engine asks) runs on one dedicated thread, one at a
+time. ``OpenAISpeechEngine`` calls an OpenAI-compatible ``/v1/audio/speech`` endpoint instead, when one is configured.
 """
 
 from __future__ import annotations
@@ -41,25 +41,25 @@ class SpeechEngine(Protocol):
         """Audio for ``text``; raises SpeechError."""
 
 
-class EspeakEngine:
-    """eSpeak NG from the wheel, on one thread of its own (WAV, 16-bit mono)."""
+class _Espeak:
+    """The eSpeak NG library of this process. It keeps global state (one callback, one voice, one output
+    buffer), so every engine in the process shares it: it is loaded once, and every call into it runs on
+    one thread, one synthesis at a time (two servers in one process, as in tests, included)."""
 
-    def __init__(self, voice: str = "en", words_per_minute: int = 175) -> None:
-        self.voice = voice
-        self.words_per_minute = words_per_minute
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-speech")
-        self._lib: ctypes.CDLL | None = None
-        self._rate = 0
-        self._chunks: list[bytes] = []
-        self._callback = _CALLBACK(self._collect)  # kept alive as long as the library may call it
+    def __init__(self) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-speech")
+        self.lib: ctypes.CDLL | None = None
+        self.rate = 0
+        self.chunks: list[bytes] = []
+        self.callback = _CALLBACK(self._collect)  # kept alive as long as the library may call it
 
     def _collect(self, samples: ctypes.Array, count: int, _events: int) -> int:
         if count > 0:
-            self._chunks.append(ctypes.string_at(samples, count * SAMPLE_WIDTH))
+            self.chunks.append(ctypes.string_at(samples, count * SAMPLE_WIDTH))
         return 0
 
-    def _load(self) -> ctypes.CDLL:
-        if self._lib is None:
+    def load(self) -> ctypes.CDLL:
+        if self.lib is None:
             try:
                 import espeakng_loader
                 lib = ctypes.CDLL(espeakng_loader.get_library_path())
@@ -68,35 +68,49 @@ class EspeakEngine:
             rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
             if rate <= 0:
                 raise SpeechError("eSpeak NG did not start")
-            lib.espeak_SetSynthCallback(self._callback)
-            if lib.espeak_SetVoiceByName(self.voice.encode()) != 0:
-                raise SpeechError(f"no eSpeak NG voice {self.voice!r}")
-            lib.espeak_SetParameter(1, self.words_per_minute, 0)  # espeakRATE, absolute
-            self._lib, self._rate = lib, rate
-        return self._lib
+            lib.espeak_SetSynthCallback(self.callback)
+            self.lib, self.rate = lib, rate
+        return self.lib
 
-    def _speak(self, text: str) -> Audio:
-        lib = self._load()
-        self._chunks = []
+    def speak(self, text: str, voice: str, words_per_minute: int) -> Audio:
+        """On the library's thread only."""
+        lib = self.load()
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise SpeechError(f"no eSpeak NG voice {voice!r}")
+        lib.espeak_SetParameter(1, words_per_minute, 0)  # espeakRATE, absolute
+        self.chunks = []
         data = text.encode("utf-8")
         if lib.espeak_Synth(ctypes.c_char_p(data), ctypes.c_size_t(len(data) + 1), 0, POSITION_CHARACTER, 0,
                             CHARS_UTF8, None, None) != 0:
             raise SpeechError("eSpeak NG refused the text")
         lib.espeak_Synchronize()
-        pcm = b"".join(self._chunks)
+        pcm = b"".join(self.chunks)
+        self.chunks = []
         out = io.BytesIO()
         with wave.open(out, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(SAMPLE_WIDTH)
-            w.setframerate(self._rate)
+            w.setframerate(self.rate)
             w.writeframes(pcm)
-        return Audio(out.getvalue(), "audio/wav", len(pcm) * 1000 // (SAMPLE_WIDTH * self._rate))
+        return Audio(out.getvalue(), "audio/wav", len(pcm) * 1000 // (SAMPLE_WIDTH * self.rate))
+
+
+_ESPEAK = _Espeak()
+
+
+class EspeakEngine:
+    """eSpeak NG from the wheel (WAV, 16-bit mono), on the process's one eSpeak thread."""
+
+    def __init__(self, voice: str = "en", words_per_minute: int = 175) -> None:
+        self.voice = voice
+        self.words_per_minute = words_per_minute
 
     async def synthesize(self, text: str) -> Audio:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._speak, text)
+        return await asyncio.get_running_loop().run_in_executor(
+            _ESPEAK.thread, _ESPEAK.speak, text, self.voice, self.words_per_minute)
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        """Nothing to release: the library and its thread belong to the process."""
 
 
 class OpenAISpeechEngine:
