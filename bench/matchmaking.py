@@ -77,7 +77,12 @@ async def by_queue(agents: list[Agent], rnd: int) -> tuple[float, list[str]]:
     t0 = time.perf_counter()
     await asyncio.gather(*(a.call("battle:queue", {"mode": "HEAD_TO_HEAD", "options": options}) for a in agents))
     ids = await asyncio.gather(*(asyncio.wait_for(a.matched.get(), 120) for a in agents))
-    return time.perf_counter() - t0, ids
+    took = time.perf_counter() - t0
+    # Not timed: the battles end (left while counting down: cancelled), so the next round may queue again
+    # (while a battle the queue formed is on, queuing again answers that match).
+    for a, battle_id in zip(agents, ids, strict=True):
+        await a.client.call("battle:leave", {"battle_id": battle_id}, namespace="/agent", timeout=60)
+    return took, ids
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> int:

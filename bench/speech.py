@@ -6,8 +6,8 @@
 The script starts the embedded PostgreSQL and Redis in a temporary directory and one server process
 (the default engine: eSpeak NG from its wheel, TTS_WORKERS=2). Two agents play battles of ``--turns``
 turns, each answering at once with ``--chars`` characters of text; rounds alternate a battle without
-spoken turns (the baseline) and one with them. For every turn it measures the gap from the answer's
-ack to the other agent's ``battle:your_turn`` (what an agent feels as the arena's speed), and prints
+spoken turns (the baseline) and one with them. For every turn it measures the gap from sending the
+answer to the other agent's ``battle:your_turn`` (what an agent feels as the arena's speed), and prints
 the medians and 95th percentiles of both, their ratio (spoken / plain), how long after its turn each
 turn's audio was ready, and the engine's speed as seconds of audio made per second of work.
 """
@@ -98,8 +98,8 @@ async def battle(a: Player, b: Player, turns: int, chars: int, tts: bool) -> tup
         by_seat[prompt["seat"]] = who
         if n > 1:
             gaps.append(who.prompted_at[(battle_id, n)] - answered_at[n - 1])
-        await who.call("battle:turn", {"battle_id": battle_id, "content": text(n, chars)})
         answered_at[n] = time.perf_counter()
+        await who.call("battle:turn", {"battle_id": battle_id, "content": text(n, chars)})
     audio = {}
     if tts:
         end = time.monotonic() + 120

@@ -44,6 +44,7 @@ class Speaker:
         self.engine = engine or engine_for(core.settings)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._stopping = False
         self.made = 0
         self.failed = 0
 
@@ -56,6 +57,10 @@ class Speaker:
         self._wake.set()
 
     async def stop(self) -> None:
+        # The loops also stop at their next turn: on Python 3.11 a cancellation that meets a wait_for
+        # whose wait just ended is lost, and a loop that only stops when cancelled would go on.
+        self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -65,7 +70,7 @@ class Speaker:
             await asyncio.to_thread(close)
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if await self.speak_one():
                     continue
@@ -77,7 +82,8 @@ class Speaker:
                 await asyncio.wait_for(self._wake.wait(), IDLE_LOOK_SECONDS)
             except TimeoutError:
                 pass
-            self._wake.clear()
+            if not self._stopping:
+                self._wake.clear()
 
     async def speak_one(self) -> bool:
         """Claim one pending turn and give it audio (or mark it failed). False when none waits."""

@@ -182,13 +182,17 @@ class Realtime:
         """A call reached this process: send it to each local socket in ``room`` with an ack; the
         answer goes to the reply handler here, where the socket is (no cross-process callback)."""
         sids = list(self.sio.manager.rooms.get(namespace, {}).get(room, {}))
-        if reply.startswith((LEAVE, ENTER)):  # not a call: these sockets leave or enter a room, then hear why
+        if reply.startswith(LEAVE):  # not a call: these sockets leave a room, then hear why
             for sid in sids:
-                if reply.startswith(LEAVE):
-                    await self.leave(sid, namespace, reply[len(LEAVE):])
-                else:
-                    await self.enter(sid, namespace, reply[len(ENTER):])
+                await self.leave(sid, namespace, reply[len(LEAVE):])
                 await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid)
+            return
+        if reply.startswith(ENTER):
+            # Entering waits for Redis to confirm the room's channel, which the pub/sub listener (that
+            # may be running this very delivery) has to read: the entering runs beside it.
+            task = asyncio.create_task(self._enter_then_tell(namespace, sids, reply[len(ENTER):], event, data))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             return
         for sid in sids:
             async def answered(*args: object, _sid: str = sid) -> None:
@@ -196,6 +200,14 @@ class Realtime:
 
             await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid,
                                              callback=answered)
+
+    async def _enter_then_tell(self, namespace: str, sids: list[str], room: str, event: str, data: object) -> None:
+        try:
+            await asyncio.gather(*(self.enter(sid, namespace, room) for sid in sids))
+            for sid in sids:
+                await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace=namespace, room=sid)
+        except Exception as exc:  # a socket gone meanwhile: it finds its battles again when it reconnects
+            log.info("entering %s for %s: %r", room, event, exc)
 
     async def _on_reply(self, namespace: str, sid: str, reply: str, data: object, answer: object) -> None:
         handler = self.replies.get(reply)
