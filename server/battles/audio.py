@@ -24,7 +24,8 @@ from aiohttp import web
 from .. import storage
 from ..errors import AppError
 from ..settings import Settings
-from . import store
+from . import audio_store
+from .audio_store import KeptAudio
 
 SUBDIR = Path("files") / "battles"
 EXPIRE_BATCH = 1000
@@ -96,11 +97,12 @@ async def discard(settings: Settings, rel: str) -> None:
         pass  # not empty (or gone already)
 
 
-async def keep(settings: Settings, battle_id: UUID, clip: Clip) -> str:
-    """Write the clip under the data directory (off the event loop); its path relative to it."""
+async def keep(settings: Settings, battle_id: UUID, clip: Clip) -> KeptAudio:
+    """Write the clip under the data directory (off the event loop), for its turn's row."""
     rel = SUBDIR / str(battle_id) / f"{uuid.uuid4().hex}.{EXTENSIONS.get(clip.mime, 'bin')}"
     await storage.save(settings, rel, clip.data)
-    return str(rel)
+    return KeptAudio(path=str(rel), mime=clip.mime, size=len(clip.data), duration_ms=clip.duration_ms,
+                     sha256=clip.sha256)
 
 
 def response(settings: Settings, rel: str, mime: str, turn_number: int) -> web.FileResponse:
@@ -125,13 +127,13 @@ async def retain_audio(conn: asyncpg.Connection, settings: Settings) -> int:
     so do files no turn points at (a process stopped between writing a file and its row)."""
     removed = 0
     while True:
-        gone = await store.expire_audio(conn, settings.tts_retain_hours * 3600, EXPIRE_BATCH)
+        gone = await audio_store.expire_audio(conn, settings.tts_retain_hours * 3600, EXPIRE_BATCH)
         for rel in gone:
             await discard(settings, rel)
         removed += len(gone)
         if len(gone) < EXPIRE_BATCH:
             break
-    in_use = await store.audio_in_use(conn)
+    in_use = await audio_store.audio_in_use(conn)
     stray = await asyncio.to_thread(storage.orphans, settings, SUBDIR, in_use, settings.tts_timeout_seconds + 300)
     for rel in stray:
         await discard(settings, rel)

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from ..core import Core
 from ..errors import AppError
-from . import ratings, store, views
+from . import ratings, ratings_store, store, views
 from .models import AgentBrief, AgentProfile, LeaderboardRow
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ BT_ROUNDS = 200
 async def _bradley_terry(core: Core) -> dict[str, ratings.BTScore]:
     """The fit over every completed battle, cached in Redis until another battle completes."""
     async with core.db.acquire() as conn:
-        count = await store.completed_count(conn)
+        count = await ratings_store.completed_count(conn)
         key = f"{core.keys.prefix}:bt:{count}"
         try:
             cached = await core.redis.get(key)
@@ -29,7 +29,7 @@ async def _bradley_terry(core: Core) -> dict[str, ratings.BTScore]:
             cached = None
         if cached:
             return {d["agent_id"]: ratings.BTScore(**d) for d in json.loads(cached)}
-        results = await store.completed_results(conn)
+        results = await ratings_store.completed_results(conn)
     pairs: list[ratings.PairResult] = []
     battles: dict[str, int] = {}
     for r in results:
@@ -50,7 +50,7 @@ async def _bradley_terry(core: Core) -> dict[str, ratings.BTScore]:
 
 async def leaderboard(core: Core, limit: int) -> list[LeaderboardRow]:
     async with core.db.acquire() as conn:
-        rows = await store.leaderboard(conn, limit)
+        rows = await ratings_store.leaderboard(conn, limit)
     bt = await _bradley_terry(core)
     out = []
     for r in rows:
@@ -71,9 +71,9 @@ async def profile(core: Core, agent_id: UUID) -> AgentProfile:
         agent = await auth_store.agent_by_id(conn, agent_id)
         if agent is None:
             raise AppError("agent.not_found", "agent not found", 404)
-        rating = await store.rating_of(conn, agent_id)
-        reputation, n = await store.reputation(conn, agent_id)
-        history = await store.rating_history(conn, agent_id)
+        rating = await ratings_store.rating_of(conn, agent_id)
+        reputation, n = await ratings_store.reputation(conn, agent_id)
+        history = await ratings_store.rating_history(conn, agent_id)
         recent = [views.battle_view(b, await store.participants(conn, b.id))
                   for b in await store.battles_of_agent(conn, agent_id, 20)]
     elo = rating.rating if rating else ratings.DEFAULT_RATING

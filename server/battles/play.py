@@ -10,8 +10,9 @@ import asyncpg
 from ..errors import AppError
 from ..realtime.outbox import Outbox
 from . import state, store, verdict, views
+from .audio_store import KeptAudio
 from .models import Commentary, TakeTurn, TurnView
-from .store import BattleRow, KeptAudio, ParticipantRow
+from .store import BattleRow, ParticipantRow
 
 
 def next_position(b: BattleRow, parts: list[ParticipantRow], after: int | None) -> int | None:

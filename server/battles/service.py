@@ -20,7 +20,7 @@ from ..errors import AppError
 from ..operations import gate
 from ..realtime import rooms
 from ..realtime.outbox import Outbox, run
-from . import audio, lobby, play, speaking, state, store, verdict, views
+from . import audio, audio_store, lobby, play, ratings_store, speaking, state, store, verdict, views
 from .models import (
     TEAMS,
     BattleCreate,
@@ -247,8 +247,7 @@ async def take_turn(core: Core, actor: Actor, body: TakeTurn, audio_data: bytes 
     kept = None
     if audio_data is not None:
         clip = audio.check(audio_data, core.settings)
-        kept = store.KeptAudio(path=await audio.keep(core.settings, body.battle_id, clip), mime=clip.mime,
-                               size=len(clip.data), duration_ms=clip.duration_ms, sha256=clip.sha256)
+        kept = await audio.keep(core.settings, body.battle_id, clip)
     try:
         view = await run(core, play.take_turn, actor.id, body, kept)
     except BaseException:
@@ -266,7 +265,7 @@ async def take_turn(core: Core, actor: Actor, body: TakeTurn, audio_data: bytes 
 async def _discard_unless_kept(core: Core, path: str) -> None:
     try:
         async with core.db.acquire() as conn:
-            if await store.audio_path_kept(conn, path):
+            if await audio_store.audio_path_kept(conn, path):
                 return
     except Exception:  # the database away: retention removes the file if no turn has it
         return
@@ -276,7 +275,7 @@ async def _discard_unless_kept(core: Core, path: str) -> None:
 async def turn_audio(core: Core, battle_id: UUID, turn_number: int) -> tuple[str, str]:
     """Where a turn's audio is kept and its type, or ``battle.audio_not_found`` saying why not."""
     async with core.db.acquire() as conn:
-        row = await store.turn_audio(conn, battle_id, turn_number)
+        row = await audio_store.turn_audio(conn, battle_id, turn_number)
         if row is None:
             if await store.battle(conn, battle_id) is None:
                 raise state.not_found()
@@ -335,7 +334,7 @@ async def snapshot(core: Core, conn: asyncpg.Connection, battle_id: UUID) -> Bat
         battle=views.battle_view(b, parts, spectators),
         turns=[views.turn_view(b, parts, t) for t in turns],
         tally=views.tally(b, parts, counts),
-        rating_changes=await store.rating_changes(conn, battle_id) if b.status == "COMPLETED" else [],
+        rating_changes=await ratings_store.rating_changes(conn, battle_id) if b.status == "COMPLETED" else [],
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..core import Core
 from ..realtime.outbox import Outbox, transaction
-from . import audio, store, views
+from . import audio, audio_store, views
 from .play import turn_audio_payload
 from .speech import Audio, EspeakEngine, OpenAISpeechEngine, SpeechEngine, SpeechError
 
@@ -89,7 +89,7 @@ class Speaker:
         """Claim one pending turn and give it audio (or mark it failed). False when none waits."""
         settings = self.core.settings
         async with self.core.db.acquire() as conn:
-            job = await store.claim_speech(conn, settings.tts_timeout_seconds + 30)
+            job = await audio_store.claim_speech(conn, settings.tts_timeout_seconds + 30)
         if job is None:
             return False
         battle_id, turn_number = job["battle_id"], job["turn_number"]
@@ -102,12 +102,11 @@ class Speaker:
         kept = None
         if made is not None:
             clip = audio.clip_of(made.data, made.mime, made.duration_ms)
-            kept = store.KeptAudio(path=await audio.keep(settings, battle_id, clip), mime=clip.mime,
-                                   size=len(clip.data), duration_ms=clip.duration_ms, sha256=clip.sha256)
+            kept = await audio.keep(settings, battle_id, clip)
         out = Outbox()
         async with transaction(self.core, out) as conn:
-            t = await (store.finish_speech(conn, battle_id, turn_number, kept) if kept else
-                       store.fail_speech(conn, battle_id, turn_number))
+            t = await (audio_store.finish_speech(conn, battle_id, turn_number, kept) if kept else
+                       audio_store.fail_speech(conn, battle_id, turn_number))
             if t is not None:
                 out.room(views.room_of(battle_id), "battle:turn_audio", turn_audio_payload(t))
         if t is None and kept is not None:  # another worker finished it meanwhile

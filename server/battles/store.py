@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from .models import FeedbackView, RatingChange, RatingPoint
+from .models import FeedbackView
+
+if TYPE_CHECKING:
+    from .audio_store import KeptAudio
 
 
 class Row(BaseModel):
@@ -108,36 +111,6 @@ class VoteRow(Row):
     created_at: datetime
 
 
-class LeaderRow(Row):
-    agent_id: UUID
-    rating: float
-    battles: int
-    wins: int
-    losses: int
-    draws: int
-    name: str
-    display_name: str
-    reputation: float | None
-
-
-class ResultRow(Row):
-    id: UUID
-    mode: str
-    winner_agent_id: UUID | None
-    winner_team_id: str | None
-    agents: list[UUID]
-    teams: list[str | None]
-
-
-class RatingRow(Row):
-    agent_id: UUID
-    rating: float
-    battles: int
-    wins: int
-    losses: int
-    draws: int
-
-
 INSERT_BATTLE = """
 INSERT INTO battles (room_code, topic, mode, max_participants, turn_duration_ms, overage_ms, timeout_policy, max_turns,
                      voting_duration_ms, judging_duration_ms, enable_judge, enable_commentator, blind_voting,
@@ -232,47 +205,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
         CASE WHEN $12::text IS NULL THEN NULL ELSE now() END)
 RETURNING *
 """
-TURN_AUDIO = """
-SELECT audio_status, audio_path, audio_mime FROM battle_turns WHERE battle_id = $1 AND turn_number = $2
-"""
-# A pending turn nobody works on (or whose worker went quiet past $1 seconds), oldest first.
-CLAIM_SPEECH = """
-UPDATE battle_turns t SET audio_claimed_at = now()
-WHERE t.id = (
-    SELECT id FROM battle_turns
-    WHERE audio_status = 'pending'
-      AND (audio_claimed_at IS NULL OR audio_claimed_at < now() - make_interval(secs => $1))
-    ORDER BY audio_claimed_at NULLS FIRST, created_at
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED)
-RETURNING t.battle_id, t.turn_number, t.content
-"""
-FINISH_SPEECH = """
-UPDATE battle_turns
-SET audio_status = 'ready', audio_source = 'synth', audio_path = $3, audio_mime = $4, audio_bytes = $5,
-    audio_duration_ms = $6, audio_sha256 = $7, audio_ready_at = now()
-WHERE battle_id = $1 AND turn_number = $2 AND audio_status = 'pending'
-RETURNING *
-"""
-FAIL_SPEECH = """
-UPDATE battle_turns SET audio_status = 'failed'
-WHERE battle_id = $1 AND turn_number = $2 AND audio_status = 'pending'
-RETURNING *
-"""
-# Audio kept past its time: the files go, the turns keep their text.
-EXPIRE_AUDIO = """
-WITH gone AS (
-    SELECT id, audio_path FROM battle_turns
-    WHERE audio_path IS NOT NULL AND audio_ready_at < now() - make_interval(secs => $1)
-    ORDER BY audio_ready_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED)
-UPDATE battle_turns t SET audio_status = 'expired', audio_path = NULL
-FROM gone WHERE t.id = gone.id
-RETURNING gone.audio_path
-"""
-AUDIO_IN_USE = "SELECT audio_path FROM battle_turns WHERE audio_path IS NOT NULL"
-AUDIO_PATH_KEPT = "SELECT EXISTS (SELECT 1 FROM battle_turns WHERE audio_path = $1)"
 SET_COMMENTARY = """
 UPDATE battle_turns SET commentary = $3 WHERE battle_id = $1 AND turn_number = $2 RETURNING *
 """
@@ -302,49 +234,7 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (battle_id, from_agent_id, to_agent_id) DO NOTHING
 RETURNING battle_id, from_agent_id, to_agent_id, rating, comment, created_at
 """
-REPUTATION = "SELECT avg(rating)::float AS reputation, count(*) AS n FROM agent_feedback WHERE to_agent_id = $1"
 
-RATINGS_FOR_UPDATE = """
-SELECT agent_id, rating, battles, wins, losses, draws FROM agent_ratings WHERE agent_id = ANY($1::uuid[])
-ORDER BY agent_id FOR UPDATE
-"""
-ENSURE_RATINGS = """
-INSERT INTO agent_ratings (agent_id) SELECT unnest($1::uuid[]) ON CONFLICT (agent_id) DO NOTHING
-"""
-UPDATE_RATING = """
-UPDATE agent_ratings SET rating = $2, battles = battles + 1, wins = wins + $3, losses = losses + $4,
-    draws = draws + $5, updated_at = now()
-WHERE agent_id = $1
-"""
-INSERT_RATING_HISTORY = """
-INSERT INTO rating_history (agent_id, battle_id, rating_before, rating_after) VALUES ($1, $2, $3, $4)
-"""
-RATING_OF = "SELECT agent_id, rating, battles, wins, losses, draws FROM agent_ratings WHERE agent_id = $1"
-RATING_CHANGES_OF_BATTLE = """
-SELECT p.seat, h.agent_id, h.rating_before AS before, h.rating_after AS after
-FROM rating_history h JOIN battle_participants p ON p.battle_id = h.battle_id AND p.agent_id = h.agent_id
-WHERE h.battle_id = $1 ORDER BY p.seat
-"""
-RATING_HISTORY = """
-SELECT battle_id, rating_before, rating_after, created_at FROM rating_history
-WHERE agent_id = $1 ORDER BY created_at, id
-"""
-LEADERBOARD = """
-SELECT r.agent_id, r.rating, r.battles, r.wins, r.losses, r.draws, a.name, a.display_name,
-       (SELECT avg(f.rating)::float FROM agent_feedback f WHERE f.to_agent_id = r.agent_id) AS reputation
-FROM agent_ratings r JOIN agents a ON a.id = r.agent_id
-WHERE a.is_active AND r.battles > 0
-ORDER BY r.rating DESC, a.name
-LIMIT $1
-"""
-COMPLETED_RESULTS = """
-SELECT b.id, b.mode, b.winner_agent_id, b.winner_team_id,
-       array_agg(p.agent_id ORDER BY p.position) AS agents, array_agg(p.team_id ORDER BY p.position) AS teams
-FROM battles b JOIN battle_participants p ON p.battle_id = b.id
-WHERE b.status = 'COMPLETED' AND p.position > 0
-GROUP BY b.id
-"""
-COMPLETED_COUNT = "SELECT count(*) FROM battles WHERE status = 'COMPLETED'"
 
 
 def _battle(row: asyncpg.Record | None) -> BattleRow | None:
@@ -473,50 +363,6 @@ async def insert_turn(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID,
     return TurnRow.of(row)
 
 
-class KeptAudio(BaseModel):
-    """A turn's audio file, written under the data directory and about to be recorded."""
-
-    path: str
-    mime: str
-    size: int
-    duration_ms: int | None
-    sha256: str
-
-
-async def turn_audio(conn: asyncpg.Connection, battle_id: UUID, turn_number: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(TURN_AUDIO, battle_id, turn_number)
-
-
-async def claim_speech(conn: asyncpg.Connection, stale_seconds: float) -> asyncpg.Record | None:
-    return await conn.fetchrow(CLAIM_SPEECH, stale_seconds)
-
-
-async def finish_speech(conn: asyncpg.Connection, battle_id: UUID, turn_number: int,
-                        audio: KeptAudio) -> TurnRow | None:
-    """None when the turn is no longer pending (another process finished it first)."""
-    row = await conn.fetchrow(FINISH_SPEECH, battle_id, turn_number, audio.path, audio.mime, audio.size,
-                              audio.duration_ms, audio.sha256)
-    return TurnRow.of(row) if row else None
-
-
-async def fail_speech(conn: asyncpg.Connection, battle_id: UUID, turn_number: int) -> TurnRow | None:
-    row = await conn.fetchrow(FAIL_SPEECH, battle_id, turn_number)
-    return TurnRow.of(row) if row else None
-
-
-async def expire_audio(conn: asyncpg.Connection, older_than_seconds: float, limit: int) -> list[str]:
-    """Mark up to ``limit`` turns' audio expired; the paths of their files (to remove after)."""
-    return [r["audio_path"] for r in await conn.fetch(EXPIRE_AUDIO, older_than_seconds, limit)]
-
-
-async def audio_path_kept(conn: asyncpg.Connection, path: str) -> bool:
-    return await conn.fetchval(AUDIO_PATH_KEPT, path)
-
-
-async def audio_in_use(conn: asyncpg.Connection) -> set[str]:
-    return {r["audio_path"] for r in await conn.fetch(AUDIO_IN_USE)}
-
-
 async def set_commentary(conn: asyncpg.Connection, battle_id: UUID, turn_number: int, text: str) -> TurnRow | None:
     row = await conn.fetchrow(SET_COMMENTARY, battle_id, turn_number, text)
     return TurnRow.model_validate(dict(row)) if row else None
@@ -554,46 +400,3 @@ async def insert_feedback(conn: asyncpg.Connection, battle_id: UUID, from_id: UU
     """None when this pair already left feedback for this battle."""
     row = await conn.fetchrow(INSERT_FEEDBACK, battle_id, from_id, to_id, rating, comment)
     return FeedbackView.model_validate(dict(row)) if row else None
-
-
-async def reputation(conn: asyncpg.Connection, agent_id: UUID) -> tuple[float | None, int]:
-    row = await conn.fetchrow(REPUTATION, agent_id)
-    return row["reputation"], row["n"]
-
-
-async def lock_ratings(conn: asyncpg.Connection, agent_ids: list[UUID]) -> dict[UUID, RatingRow]:
-    """Ratings of these agents, created at the default if missing, locked in a fixed order."""
-    await conn.execute(ENSURE_RATINGS, agent_ids)
-    rows = await conn.fetch(RATINGS_FOR_UPDATE, agent_ids)
-    return {r["agent_id"]: RatingRow.model_validate(dict(r)) for r in rows}
-
-
-async def update_rating(conn: asyncpg.Connection, battle_id: UUID, agent_id: UUID, before: float, after: float,
-                        win: int, loss: int, draw: int) -> None:
-    await conn.execute(UPDATE_RATING, agent_id, after, win, loss, draw)
-    await conn.execute(INSERT_RATING_HISTORY, agent_id, battle_id, before, after)
-
-
-async def rating_of(conn: asyncpg.Connection, agent_id: UUID) -> RatingRow | None:
-    row = await conn.fetchrow(RATING_OF, agent_id)
-    return RatingRow.model_validate(dict(row)) if row else None
-
-
-async def rating_changes(conn: asyncpg.Connection, battle_id: UUID) -> list[RatingChange]:
-    return [RatingChange.model_validate(dict(r)) for r in await conn.fetch(RATING_CHANGES_OF_BATTLE, battle_id)]
-
-
-async def rating_history(conn: asyncpg.Connection, agent_id: UUID) -> list[RatingPoint]:
-    return [RatingPoint.model_validate(dict(r)) for r in await conn.fetch(RATING_HISTORY, agent_id)]
-
-
-async def leaderboard(conn: asyncpg.Connection, limit: int) -> list[LeaderRow]:
-    return [LeaderRow.model_validate(dict(r)) for r in await conn.fetch(LEADERBOARD, limit)]
-
-
-async def completed_results(conn: asyncpg.Connection) -> list[ResultRow]:
-    return [ResultRow.model_validate(dict(r)) for r in await conn.fetch(COMPLETED_RESULTS)]
-
-
-async def completed_count(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval(COMPLETED_COUNT)

@@ -12,7 +12,7 @@ from ..auth.actor import Actor
 from ..errors import AppError
 from ..realtime import rooms
 from ..realtime.outbox import Outbox
-from . import ratings, state, store, views
+from . import ratings, ratings_store, state, store, views
 from .models import CastVote, Feedback, FeedbackView, Verdict, VoteView
 from .store import BattleRow, ParticipantRow
 
@@ -117,7 +117,7 @@ async def apply_ratings(conn: asyncpg.Connection, b: BattleRow, parts: list[Part
         seats, b.mode, str(b.winner_agent_id) if b.winner_agent_id else None, b.winner_team_id
     )
     ids = sorted(p.agent_id for p in parts)
-    current = await store.lock_ratings(conn, ids)
+    current = await ratings_store.lock_ratings(conn, ids)
     before = {str(a): r.rating for a, r in current.items()}
     after = ratings.elo_update(before, pairs)
     changes = []
@@ -125,7 +125,7 @@ async def apply_ratings(conn: asyncpg.Connection, b: BattleRow, parts: list[Part
         key = str(p.agent_id)
         won = (b.winner_agent_id == p.agent_id) or (b.winner_team_id is not None and b.winner_team_id == p.team_id)
         new = after.get(key, before[key])
-        await store.update_rating(conn, b.id, p.agent_id, before[key], new, int(won and not b.is_draw),
+        await ratings_store.update_rating(conn, b.id, p.agent_id, before[key], new, int(won and not b.is_draw),
                                   int(not won and not b.is_draw), int(b.is_draw))
         changes.append({"seat": p.seat, "agent_id": key, "before": before[key], "after": new})
     return changes
